@@ -1,0 +1,1 @@
+"""embedweave LlamaIndex integration."""

@@ -1,0 +1,1 @@
+"""embedweave: production-grade retrieval."""

@@ -1,0 +1,224 @@
+"""The store interface shared by ``WeaviateStore`` and ``MemoryStore``."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+from embedweave.errors import SpaceMismatchError
+from embedweave.filters import FilterLike
+from embedweave.types import Chunk, Hit
+
+Distance = Literal["cosine", "dot", "l2-squared"]
+SearchMode = Literal["vector", "keyword", "hybrid"]
+
+
+@dataclass(frozen=True)
+class VectorSpace:
+    """One embedding space of a collection, stored as one named vector.
+
+    Vectors of different spaces are never compared: a store records each space's
+    fingerprint, dims and distance, and refuses to reopen with different ones.
+
+    Attributes:
+        name: Named-vector name (letters, digits, underscore).
+        model: Human-readable model name, e.g. ``minilm``.
+        fingerprint: Hash of the model weights (and any routing config) that made the vectors.
+        dims: Vector length.
+        distance: Distance metric.
+    """
+
+    name: str
+    model: str
+    fingerprint: str
+    dims: int
+    distance: Distance = "cosine"
+
+    def __post_init__(self) -> None:
+        if not self.name or not (self.name[0].isalpha() or self.name[0] == "_") or not all(
+            c.isalnum() or c == "_" for c in self.name
+        ):
+            raise ValueError(
+                f"space name {self.name!r} must start with a letter or '_' and hold only "
+                "letters, digits and '_'"
+            )
+        if self.dims <= 0:
+            raise ValueError(f"space {self.name!r}: dims must be positive, got {self.dims}")
+        if self.distance not in ("cosine", "dot", "l2-squared"):
+            raise ValueError(f"space {self.name!r}: unknown distance {self.distance!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialisable form, recorded in the collection."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> VectorSpace:
+        """Inverse of ``to_dict``."""
+        return cls(**{k: data[k] for k in ("name", "model", "fingerprint", "dims", "distance")})
+
+    def check_compatible(self, recorded: VectorSpace, collection: str) -> None:
+        """Raise ``SpaceMismatchError`` naming both sides if ``recorded`` differs."""
+        diffs = [
+            f"{attr}: collection has {getattr(recorded, attr)!r}, requested {getattr(self, attr)!r}"
+            for attr in ("fingerprint", "dims", "distance")
+            if getattr(recorded, attr) != getattr(self, attr)
+        ]
+        if diffs:
+            raise SpaceMismatchError(
+                f"collection {collection!r} space {self.name!r} was built with model "
+                f"{recorded.model!r} ({recorded.dims} dims, {recorded.distance}, fingerprint "
+                f"{recorded.fingerprint}) but is being opened with model {self.model!r} "
+                f"({self.dims} dims, {self.distance}, fingerprint {self.fingerprint}); "
+                + "; ".join(diffs)
+                + ". Use the original model or a new collection."
+            )
+
+
+def similarity_from_distance(distance: float, metric: Distance) -> float:
+    """Turn a store distance into a similarity (cosine: in [-1, 1])."""
+    if metric == "cosine":
+        return 1.0 - distance
+    if metric == "dot":
+        return -distance
+    return -distance
+
+
+def check_vectors(
+    spaces: Mapping[str, VectorSpace], vectors: Mapping[str, Any], n: int
+) -> dict[str, np.ndarray]:
+    """Validate per-space vector batches: known spaces, right shape, finite values."""
+    out: dict[str, np.ndarray] = {}
+    for name, vecs in vectors.items():
+        if name not in spaces:
+            raise ValueError(f"unknown vector space {name!r}; this store has {sorted(spaces)}")
+        arr = np.asarray(vecs, dtype=np.float32)
+        if arr.ndim != 2 or arr.shape != (n, spaces[name].dims):
+            raise ValueError(
+                f"space {name!r} expects vectors of shape ({n}, {spaces[name].dims}), "
+                f"got {arr.shape}"
+            )
+        if not np.isfinite(arr).all():
+            bad = int(np.where(~np.isfinite(arr).all(axis=1))[0][0])
+            raise ValueError(f"space {name!r}: vector at index {bad} has NaN or inf values")
+        out[name] = arr
+    return out
+
+
+class Store(abc.ABC):
+    """A collection of chunks with one named vector per embedding space."""
+
+    spaces: dict[str, VectorSpace]
+
+    @abc.abstractmethod
+    def upsert(
+        self,
+        chunks: Sequence[Chunk],
+        vectors: Mapping[str, Any],
+        *,
+        tenant: str | None = None,
+    ) -> list[str]:
+        """Insert or overwrite chunks with their vectors; return their ids.
+
+        Args:
+            chunks: Chunks to write; ids are deterministic, so rewriting overwrites.
+            vectors: Space name -> array of shape (len(chunks), dims). A space may be
+                left out; a chunk then has no vector in it.
+            tenant: Tenant name for multi-tenant collections.
+        """
+
+    @abc.abstractmethod
+    def search(
+        self,
+        vector: Sequence[float] | np.ndarray,
+        *,
+        space: str,
+        k: int = 10,
+        filters: FilterLike = None,
+        tenant: str | None = None,
+        include_vectors: bool = False,
+    ) -> list[Hit]:
+        """Nearest neighbours in one space; ``score`` is a similarity (cosine in [-1, 1])."""
+
+    @abc.abstractmethod
+    def keyword_search(
+        self,
+        query: str,
+        *,
+        k: int = 10,
+        filters: FilterLike = None,
+        tenant: str | None = None,
+    ) -> list[Hit]:
+        """BM25 search over chunk text."""
+
+    @abc.abstractmethod
+    def hybrid_search(
+        self,
+        query: str,
+        vector: Sequence[float] | np.ndarray,
+        *,
+        space: str,
+        alpha: float = 0.5,
+        k: int = 10,
+        filters: FilterLike = None,
+        tenant: str | None = None,
+    ) -> list[Hit]:
+        """BM25 and vector search fused by relative score; alpha 0 = BM25, 1 = vector."""
+
+    @abc.abstractmethod
+    def get(self, ids: Sequence[str], *, tenant: str | None = None) -> list[Chunk]:
+        """Chunks by id, in the order given; unknown ids are left out."""
+
+    @abc.abstractmethod
+    def get_vectors(
+        self, ids: Sequence[str], *, space: str, tenant: str | None = None
+    ) -> dict[str, np.ndarray]:
+        """Stored vectors of one space by chunk id."""
+
+    @abc.abstractmethod
+    def delete(self, ids: Sequence[str], *, tenant: str | None = None) -> int:
+        """Delete chunks by id; return how many were deleted."""
+
+    @abc.abstractmethod
+    def delete_documents(
+        self, document_ids: Sequence[str], *, tenant: str | None = None
+    ) -> int:
+        """Delete every chunk of the given documents; return how many were deleted."""
+
+    @abc.abstractmethod
+    def delete_where(self, filters: FilterLike, *, tenant: str | None = None) -> int:
+        """Delete every chunk matching a filter; return how many were deleted."""
+
+    @abc.abstractmethod
+    def count(self, *, tenant: str | None = None) -> int:
+        """Number of chunks."""
+
+    @abc.abstractmethod
+    def drop(self) -> None:
+        """Delete the whole collection."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections."""
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def validate_k(k: int) -> int:
+    """Reject non-positive result counts early, with a clear message."""
+    if not isinstance(k, int) or isinstance(k, bool) or k <= 0:
+        raise ValueError(f"k must be a positive integer, got {k!r}")
+    return k
+
+
+def validate_alpha(alpha: float) -> float:
+    """Alpha must lie in [0, 1]: 0 is pure BM25, 1 is pure vector."""
+    if not 0.0 <= float(alpha) <= 1.0:
+        raise ValueError(f"alpha must be in [0, 1] (0 = BM25 only, 1 = vector only), got {alpha}")
+    return float(alpha)
