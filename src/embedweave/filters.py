@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, Union
+from typing import Any, Literal, Union, cast
 
 Operator = Literal["eq", "ne", "gt", "gte", "lt", "lte", "in", "nin", "contains", "like"]
 OPERATORS: tuple[str, ...] = ("eq", "ne", "gt", "gte", "lt", "lte", "in", "nin", "contains", "like")
@@ -39,7 +39,7 @@ class Condition:
 class Filter:
     """A boolean combination of conditions and nested filters."""
 
-    conditions: tuple[Union[Condition, "Filter"], ...] = field(default_factory=tuple)
+    conditions: tuple[Condition | Filter, ...] = field(default_factory=tuple)
     combine: Literal["and", "or"] = "and"
 
     def __post_init__(self) -> None:
@@ -47,7 +47,7 @@ class Filter:
             raise ValueError(f"filter combine must be 'and' or 'or', got {self.combine!r}")
 
 
-FilterLike = Union[Filter, Condition, Mapping[str, Any], None]
+FilterLike = Union[Filter, Condition, Mapping[str, Any], None]  # noqa: UP007 - runtime alias
 
 
 def as_filter(spec: FilterLike) -> Filter | None:
@@ -82,11 +82,14 @@ def _from_mapping(spec: Mapping[str, Any]) -> list[Condition | Filter]:
             if not isinstance(value, list):
                 raise ValueError(f"{key} needs a list of filters")
             sub = [as_filter(v) for v in value]
-            parts.append(Filter(tuple(s for s in sub if s is not None), combine=key[1:]))  # type: ignore[arg-type]
+            combine: Literal["and", "or"] = "and" if key == "$and" else "or"
+            parts.append(Filter(tuple(s for s in sub if s is not None), combine=combine))
         elif isinstance(value, Mapping):
             for op, operand in value.items():
                 name = op[1:] if op.startswith("$") else op
-                parts.append(Condition(key, name, operand))  # type: ignore[arg-type]
+                if name not in OPERATORS:
+                    raise ValueError(f"unknown filter operator {op!r} on {key!r}")
+                parts.append(Condition(key, cast(Operator, name), operand))
         elif isinstance(value, (list, tuple, set)):
             parts.append(Condition(key, "in", list(value)))
         else:
@@ -128,7 +131,9 @@ def _match_one(metadata: Mapping[str, Any], cond: Condition) -> bool:
         if op == "nin":
             return actual not in value
         if op == "contains":
-            return value in actual if isinstance(actual, (list, tuple)) else str(value) in str(actual)
+            if isinstance(actual, (list, tuple)):
+                return value in actual
+            return str(value) in str(actual)
         if op == "like":
             import fnmatch
 

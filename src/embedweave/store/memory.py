@@ -181,7 +181,9 @@ class MemoryStore(Store):
 
     def _space(self, space: str) -> VectorSpace:
         if space not in self.spaces:
-            raise ValueError(f"unknown vector space {space!r}; this store has {sorted(self.spaces)}")
+            raise ValueError(
+                f"unknown vector space {space!r}; this store has {sorted(self.spaces)}"
+            )
         return self.spaces[space]
 
 
@@ -255,7 +257,7 @@ class _Partition:
         tokens = bm25s.tokenize([query], stopwords=None, show_progress=False)
         if not tokens.ids or not tokens.ids[0]:
             return []
-        scores = self._bm25.get_scores(tokens.vocab and _query_tokens(tokens))
+        scores = self._bm25.get_scores(_query_tokens(tokens))
         order = np.argsort(-scores, kind="stable")
         return [(self._bm25_ids[j], float(scores[j])) for j in order if scores[j] > 0]
 
