@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from embedweave.errors import SpaceMismatchError
 from embedweave.filters import FilterLike, as_filter, matches
 from embedweave.store.base import (
     Store,
@@ -69,7 +70,10 @@ class MemoryStore(Store):
         spec = self._space(space)
         q = np.asarray(vector, dtype=np.float32).reshape(-1)
         if q.shape[0] != spec.dims:
-            raise ValueError(f"query vector has {q.shape[0]} dims; space {space!r} has {spec.dims}")
+            raise SpaceMismatchError(
+                f"query vector has {q.shape[0]} dims but space {space!r} ({spec.model}) "
+                f"stores {spec.dims}"
+            )
         flt = as_filter(filters)
         with self._lock:
             part = self._part(tenant)
