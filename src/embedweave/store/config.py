@@ -29,9 +29,9 @@ class HnswConfig:
     """
 
     ef: int = -1
-    dynamic_ef_min: int = 160
-    dynamic_ef_max: int = 500
-    dynamic_ef_factor: int = 16
+    dynamic_ef_min: int = 1024
+    dynamic_ef_max: int = 2048
+    dynamic_ef_factor: int = 64
     ef_construction: int = 256
     max_connections: int = 48
     quantization: Quantization = "none"
