@@ -1,1 +1,5 @@
-"""embedweave LlamaIndex integration."""
+"""embedweave reranking for LlamaIndex: ``EmbedweaveRerank``."""
+
+from llama_index.postprocessor.embedweave_rerank.base import EmbedweaveRerank
+
+__all__ = ["EmbedweaveRerank"]

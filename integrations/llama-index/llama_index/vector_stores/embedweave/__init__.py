@@ -1,1 +1,5 @@
-"""embedweave LlamaIndex integration."""
+"""embedweave vector store for LlamaIndex: ``EmbedweaveVectorStore``."""
+
+from llama_index.vector_stores.embedweave.base import EmbedweaveVectorStore
+
+__all__ = ["EmbedweaveVectorStore"]

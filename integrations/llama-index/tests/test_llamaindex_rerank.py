@@ -1,0 +1,93 @@
+"""``EmbedweaveRerank`` with embedweave's default cross-encoder (no mocks)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
+from llama_index.postprocessor.embedweave_rerank import EmbedweaveRerank
+
+QUERY = "Which pigment absorbs red and blue light in plants?"
+TEXTS = [
+    "Volcanoes erupt when magma rises through cracks in the crust.",
+    "Espresso is brewed by forcing hot water through ground coffee.",
+    "Chlorophyll in chloroplasts absorbs red and blue light and reflects green.",
+    "BM25 weights term frequency with saturation.",
+    "HNSW is a layered proximity graph for nearest neighbour search.",
+]
+RELEVANT = 2
+
+
+def _nodes() -> list[NodeWithScore]:
+    # First-stage order puts the relevant text third.
+    return [
+        NodeWithScore(node=TextNode(id_=f"n{i}", text=t), score=0.9 - 0.1 * i)
+        for i, t in enumerate(TEXTS)
+    ]
+
+
+def test_rerank_orders_by_cross_encoder_and_keeps_retrieval_score(
+    rerank: EmbedweaveRerank,
+) -> None:
+    nodes = _nodes()
+    out = rerank.postprocess_nodes(nodes, query_str=QUERY)
+    assert len(out) == 2  # top_n
+    assert out[0].node.node_id == f"n{RELEVANT}"
+    assert out[0].node.metadata["retrieval_score"] == pytest.approx(0.9 - 0.1 * RELEVANT)
+    # Scores are the core reranker's, best first.
+    core = rerank.reranker.score(QUERY, TEXTS)
+    best = sorted(core, reverse=True)[:2]
+    assert [n.score for n in out] == pytest.approx(best, abs=1e-5)
+
+
+def test_score_threshold_and_top_n_none(rerank: EmbedweaveRerank) -> None:
+    core = sorted(rerank.reranker.score(QUERY, TEXTS), reverse=True)
+    cut = (core[1] + core[2]) / 2  # between the 2nd and 3rd score
+    thresholded = EmbedweaveRerank(reranker=rerank.reranker, score_threshold=cut)
+    out = thresholded.postprocess_nodes(_nodes(), query_bundle=QueryBundle(QUERY))
+    assert len(out) == 2 and all(n.score >= cut for n in out)
+    everything = EmbedweaveRerank(reranker=rerank.reranker, keep_retrieval_score=False)
+    out = everything.postprocess_nodes(_nodes(), query_str=QUERY)
+    assert len(out) == len(TEXTS)
+    assert [n.score for n in out] == pytest.approx(core, abs=1e-5)
+    assert all("retrieval_score" not in n.node.metadata for n in out)
+
+
+def test_rerank_events_reach_a_registered_handler(rerank: EmbedweaveRerank, events: Any) -> None:
+    out = rerank.postprocess_nodes(_nodes(), query_str=QUERY)
+    (start,) = events.of("ReRankStartEvent")
+    (end,) = events.of("ReRankEndEvent")
+    assert start.top_n == 2 and len(start.nodes) == len(TEXTS)
+    assert start.query.query_str == QUERY
+    assert start.model_name == rerank.reranker.model_name
+    assert [n.node.node_id for n in end.nodes] == [n.node.node_id for n in out]
+    assert events.names().index("ReRankStartEvent") < events.names().index("ReRankEndEvent")
+
+
+@pytest.mark.asyncio
+async def test_async_matches_sync(rerank: EmbedweaveRerank, events: Any) -> None:
+    sync = rerank.postprocess_nodes(_nodes(), query_str=QUERY)
+    out = await rerank.apostprocess_nodes(_nodes(), query_str=QUERY)
+    assert [n.node.node_id for n in out] == [n.node.node_id for n in sync]
+    assert [n.score for n in out] == pytest.approx([n.score for n in sync], abs=1e-5)
+    assert len(events.of("ReRankEndEvent")) == 2
+
+
+def test_empty_input_and_missing_query(rerank: EmbedweaveRerank) -> None:
+    assert rerank.postprocess_nodes([], query_str=QUERY) == []
+    with pytest.raises(ValueError, match="query"):
+        rerank.postprocess_nodes(_nodes())
+
+
+def test_serialisation_never_holds_the_api_key() -> None:
+    secret = "sk-test-do-not-serialise"
+    cohere = EmbedweaveRerank(
+        "rerank-v3.5", backend="cohere", api_key=secret, base_url="http://127.0.0.1:9", top_n=3
+    )
+    data = cohere.to_dict()
+    assert data["class_name"] == "EmbedweaveRerank"
+    assert data["backend"] == "cohere" and data["top_n"] == 3
+    assert secret not in json.dumps(data)
+    assert secret not in repr(cohere)
