@@ -1,0 +1,204 @@
+"""Second-stage reranking: rescore first-stage hits with a cross-encoder or Cohere.
+
+A cross-encoder reads query and text together, so it sees interactions a bi-encoder or
+BM25 cannot; it is too slow for a whole corpus, hence it reorders a few dozen candidates.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+from collections.abc import Sequence
+from typing import Literal, Protocol
+
+import numpy as np
+
+from embedweave.rerank.cohere import CohereRerankError, CohereScorer
+from embedweave.rerank.cross_encoder import CrossEncoderScorer, TruncationWarning
+from embedweave.types import Hit
+
+__all__ = ["CohereRerankError", "Reranker", "TruncationWarning"]
+
+Backend = Literal["cross-encoder", "cohere"]
+
+
+class _Scorer(Protocol):
+    name: str
+
+    def score(self, query: str, texts: Sequence[str]) -> np.ndarray: ...
+
+    async def ascore(self, query: str, texts: Sequence[str]) -> np.ndarray: ...
+
+
+class Reranker:
+    """Reorders hits by a reranking model's relevance score.
+
+    Args:
+        model: Cross-encoder folder or Hugging Face id (``None`` = the SciFact reranker
+            trained here, see ``embedweave.train``), or a Cohere model name (``None`` =
+            ``rerank-v3.5``). Online users typically pick
+            ``cross-encoder/ms-marco-MiniLM-L6-v2`` or ``BAAI/bge-reranker-v2-m3``.
+        backend: ``"cross-encoder"`` (local, sentence-transformers) or ``"cohere"``.
+        top_n: Default number of hits to keep; ``None`` keeps all.
+        score_threshold: Default minimum rerank score to keep a hit; ``None`` keeps all.
+        normalize: Cross-encoder only: sigmoid the logits into (0, 1), which makes one
+            threshold meaningful across queries. Cohere scores are already in [0, 1].
+        batch_size: Cross-encoder pairs per forward pass.
+        max_length: Cross-encoder token limit of a (query, text) pair; longer pairs are
+            cut and reported with a ``TruncationWarning``.
+        device: Cross-encoder torch device; ``None`` = CUDA when available, else CPU.
+        api_key: Cohere key; default ``$CO_API_KEY``.
+        base_url: Cohere API root; default ``https://api.cohere.com``.
+
+    Raises:
+        ValueError: on an unknown backend, a bad limit, or an option the backend ignores.
+        ModelNotAvailableError: when the cross-encoder cannot be loaded.
+    """
+
+    def __init__(
+        self,
+        model: str | os.PathLike[str] | None = None,
+        *,
+        backend: Backend = "cross-encoder",
+        top_n: int | None = None,
+        score_threshold: float | None = None,
+        normalize: bool = False,
+        batch_size: int = 32,
+        max_length: int = 512,
+        device: str | None = None,
+        api_key: str | None = None,
+        base_url: str | None = None,
+    ) -> None:
+        self.top_n = _check_top_n(top_n)
+        self.score_threshold = _check_threshold(score_threshold)
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        if max_length < 2:
+            raise ValueError(f"max_length must be >= 2, got {max_length}")
+        self.backend = backend
+        self._scorer: _Scorer
+        if backend == "cross-encoder":
+            if api_key is not None or base_url is not None:
+                raise ValueError("api_key and base_url apply to backend='cohere' only")
+            self._scorer = CrossEncoderScorer(
+                model, batch_size=batch_size, max_length=max_length, device=device,
+                normalize=normalize,
+            )
+        elif backend == "cohere":
+            if device is not None:
+                raise ValueError("device applies to backend='cross-encoder' only")
+            if model is not None and not isinstance(model, str):
+                raise ValueError(f"a Cohere model is a name, not a path: {model!r}")
+            self._scorer = CohereScorer(model, api_key=api_key, base_url=base_url)
+        else:
+            raise ValueError(f"unknown reranker backend {backend!r}; use 'cross-encoder' or "
+                             "'cohere'")
+
+    @property
+    def model_name(self) -> str:
+        """The model's folder, Hugging Face id or Cohere name."""
+        return self._scorer.name
+
+    def score(self, query: str, texts: Sequence[str]) -> np.ndarray:
+        """Relevance score of each text for ``query``, in input order."""
+        _check_query(query)
+        return self._scorer.score(query, list(texts))
+
+    def rerank(
+        self,
+        query: str,
+        hits: Sequence[Hit],
+        *,
+        top_n: int | None = None,
+        score_threshold: float | None = None,
+    ) -> list[Hit]:
+        """Hits reordered by rerank score, best first.
+
+        Args:
+            query: The query the hits were retrieved for.
+            hits: First-stage hits, best first (their order gives ``first_stage_rank``).
+            top_n: Keep at most this many; default the constructor's ``top_n``.
+            score_threshold: Drop hits scoring below it; default the constructor's.
+
+        Returns:
+            New ``Hit`` objects: ``score`` is the rerank score; ``first_stage_score`` and
+            ``first_stage_rank`` keep earlier values when set, else the input score and
+            position. Ties keep first-stage order.
+        """
+        _check_query(query)
+        hits = list(hits)
+        limit, threshold = self._limits(top_n, score_threshold)
+        if not hits:
+            return []
+        scores = self._scorer.score(query, [h.chunk.text for h in hits])
+        return _order(hits, scores, limit, threshold)
+
+    async def arerank(
+        self,
+        query: str,
+        hits: Sequence[Hit],
+        *,
+        top_n: int | None = None,
+        score_threshold: float | None = None,
+    ) -> list[Hit]:
+        """Async ``rerank``: the cross-encoder runs in a worker thread, Cohere over async HTTP."""
+        _check_query(query)
+        hits = list(hits)
+        limit, threshold = self._limits(top_n, score_threshold)
+        if not hits:
+            return []
+        scores = await self._scorer.ascore(query, [h.chunk.text for h in hits])
+        return _order(hits, scores, limit, threshold)
+
+    def _limits(
+        self, top_n: int | None, score_threshold: float | None
+    ) -> tuple[int | None, float | None]:
+        limit = self.top_n if top_n is None else _check_top_n(top_n)
+        threshold = (
+            self.score_threshold if score_threshold is None else _check_threshold(score_threshold)
+        )
+        return limit, threshold
+
+    def __repr__(self) -> str:
+        return (f"Reranker(model={self.model_name!r}, backend={self.backend!r}, "
+                f"top_n={self.top_n}, score_threshold={self.score_threshold})")
+
+
+def _order(
+    hits: list[Hit], scores: np.ndarray, top_n: int | None, threshold: float | None
+) -> list[Hit]:
+    out = [
+        dataclasses.replace(
+            h,
+            score=float(s),
+            first_stage_score=h.score if h.first_stage_score is None else h.first_stage_score,
+            first_stage_rank=i if h.first_stage_rank is None else h.first_stage_rank,
+        )
+        for i, (h, s) in enumerate(zip(hits, scores, strict=True))
+    ]
+    order = sorted(range(len(out)), key=lambda i: (-out[i].score, i))
+    ranked = [out[i] for i in order if threshold is None or out[i].score >= threshold]
+    return ranked if top_n is None else ranked[:top_n]
+
+
+def _check_query(query: str) -> None:
+    if not isinstance(query, str) or not query.strip():
+        raise ValueError(f"rerank needs a non-empty query string, got {query!r}")
+
+
+def _check_top_n(top_n: int | None) -> int | None:
+    if top_n is not None and (isinstance(top_n, bool) or not isinstance(top_n, int)
+                              or top_n < 1):
+        raise ValueError(f"top_n must be a positive int or None, got {top_n!r}")
+    return top_n
+
+
+def _check_threshold(threshold: float | None) -> float | None:
+    if threshold is None:
+        return None
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not math.isfinite(
+        threshold
+    ):
+        raise ValueError(f"score_threshold must be a finite number or None, got {threshold!r}")
+    return float(threshold)

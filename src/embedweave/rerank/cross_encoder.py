@@ -1,0 +1,131 @@
+"""Local cross-encoder scoring with sentence-transformers."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from embedweave.errors import ModelNotAvailableError
+
+
+class TruncationWarning(UserWarning):
+    """Some inputs were longer than the model's token limit and were cut."""
+
+
+class CrossEncoderScorer:
+    """Scores (query, text) pairs with a sentence-transformers ``CrossEncoder``.
+
+    Args:
+        model: Local folder or Hugging Face id; ``None`` = the SciFact reranker trained here
+            (``embedweave.train.default_reranker_path()``, trained on first use).
+        batch_size: Pairs per forward pass.
+        max_length: Token limit of a pair; longer pairs are cut from the text's end and
+            counted in a ``TruncationWarning``.
+        device: Torch device; ``None`` lets sentence-transformers pick (CUDA when present).
+        normalize: Map logits to (0, 1) with a sigmoid; raw logits otherwise.
+
+    Raises:
+        ModelNotAvailableError: when the model cannot be loaded (e.g. an HF id offline).
+        ValueError: when the model does not output exactly one score per pair, or
+            ``max_length`` exceeds its position embeddings.
+    """
+
+    def __init__(
+        self,
+        model: str | os.PathLike[str] | None,
+        *,
+        batch_size: int,
+        max_length: int,
+        device: str | None,
+        normalize: bool,
+    ) -> None:
+        from sentence_transformers import CrossEncoder
+
+        source = _resolve_source(model)
+        try:
+            self.model = CrossEncoder(source, device=device, max_length=max_length)
+        except OSError as exc:
+            raise ModelNotAvailableError(
+                f"cross-encoder {source!r} could not be loaded ({exc}). Without Hugging Face "
+                "access pass a local folder, or model=None for the SciFact reranker trained "
+                "here."
+            ) from exc
+        if self.model.num_labels != 1:
+            raise ValueError(
+                f"{source!r} outputs {self.model.num_labels} scores per pair; a reranker "
+                "must output one (num_labels=1)"
+            )
+        limit = getattr(self.model.config, "max_position_embeddings", None)
+        if isinstance(limit, int) and max_length > limit:
+            raise ValueError(
+                f"max_length={max_length} exceeds {source!r}'s {limit} position embeddings"
+            )
+        self.name = source
+        self.batch_size = batch_size
+        self.max_length = max_length
+        self.normalize = normalize
+
+    def score(self, query: str, texts: Sequence[str]) -> np.ndarray:
+        """One relevance score per text, in input order (float64)."""
+        import torch
+
+        if not texts:
+            return np.zeros(0)
+        self._warn_truncated(query, texts)
+        activation = torch.nn.Sigmoid() if self.normalize else torch.nn.Identity()
+        scores = self.model.predict(
+            [(query, t) for t in texts],
+            batch_size=self.batch_size,
+            activation_fn=activation,
+            show_progress_bar=False,
+            convert_to_numpy=True,
+        )
+        out = np.asarray(scores, dtype=np.float64).reshape(-1)
+        if out.shape[0] != len(texts) or not np.all(np.isfinite(out)):
+            raise ValueError(
+                f"cross-encoder {self.name!r} returned {out.shape[0]} scores for {len(texts)} "
+                f"texts, {int(np.sum(~np.isfinite(out)))} not finite"
+            )
+        return out
+
+    async def ascore(self, query: str, texts: Sequence[str]) -> np.ndarray:
+        """``score`` in a worker thread, so the event loop keeps running."""
+        return await asyncio.to_thread(self.score, query, texts)
+
+    def _warn_truncated(self, query: str, texts: Sequence[str]) -> None:
+        tok: Any = self.model.tokenizer
+        lengths = [
+            len(ids)
+            for ids in tok([query] * len(texts), list(texts), truncation=False, verbose=False)[
+                "input_ids"
+            ]
+        ]
+        cut = sum(n > self.max_length for n in lengths)
+        if cut:
+            warnings.warn(
+                f"{cut} of {len(texts)} (query, text) pairs exceed max_length={self.max_length} "
+                f"tokens (longest {max(lengths)}); the reranker only saw their beginnings",
+                TruncationWarning,
+                stacklevel=4,
+            )
+
+
+def _resolve_source(model: str | os.PathLike[str] | None) -> str:
+    if model is None:
+        from embedweave.train import default_reranker_path
+
+        return str(default_reranker_path())
+    path = Path(model).expanduser()
+    if path.exists():
+        if not path.is_dir():
+            raise ModelNotAvailableError(f"reranker model path {path} is a file, not a folder")
+        return str(path)
+    if isinstance(model, os.PathLike) or str(model).startswith((".", "/", "~")):
+        raise ModelNotAvailableError(f"reranker model folder {path} does not exist")
+    return str(model)  # a Hugging Face id
