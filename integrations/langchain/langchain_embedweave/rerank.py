@@ -1,0 +1,144 @@
+"""``EmbedweaveRerank``: the core reranker as a LangChain document compressor."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal
+
+from embedweave.rerank import Reranker
+from embedweave.types import Chunk, Hit
+from langchain_core.callbacks import Callbacks
+from langchain_core.documents import BaseDocumentCompressor, Document
+from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, model_validator
+
+
+class EmbedweaveRerank(BaseDocumentCompressor):
+    """Rerank documents with a cross-encoder (or Cohere) through embedweave.
+
+    Returns the documents the reranker keeps, best first, each a copy with the rerank
+    score in ``metadata["relevance_score"]``. Use it in
+    ``ContextualCompressionRetriever(base_compressor=EmbedweaveRerank(), ...)``.
+
+    Example:
+        ```python
+        from langchain_embedweave import EmbedweaveRerank
+
+        rerank = EmbedweaveRerank(top_n=3)  # the SciFact cross-encoder trained locally
+        docs = rerank.compress_documents(docs, "does vitamin D reduce fractures?")
+        ```
+
+    Args:
+        model: Cross-encoder name or path (e.g. ``cross-encoder/ms-marco-MiniLM-L6-v2``),
+            the Cohere model for ``backend="cohere"``, or ``None`` for embedweave's
+            default reranker.
+        backend: ``cross-encoder`` (local) or ``cohere`` (HTTP API).
+        top_n: Documents kept (``None`` = all).
+        score_threshold: Drop documents scoring below it.
+        normalize: Squash cross-encoder logits to [0, 1] with a sigmoid.
+        batch_size: Pairs per model call.
+        max_length: Token limit of query + document.
+        device: Torch device, ``None`` picks one.
+        api_key: Cohere API key.
+        base_url: Cohere-compatible endpoint.
+        reranker: A ready core ``Reranker``, instead of the model settings.
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True, protected_namespaces=())
+
+    model: str | None = None
+    backend: Literal["cross-encoder", "cohere"] = "cross-encoder"
+    top_n: int | None = Field(default=3, gt=0)
+    score_threshold: float | None = None
+    normalize: bool = False
+    batch_size: int = 32
+    max_length: int = 512
+    device: str | None = None
+    api_key: SecretStr | None = None
+    base_url: str | None = None
+    reranker: Any = Field(default=None, exclude=True, description="a ready core Reranker")
+
+    _reranker: Reranker = PrivateAttr()
+
+    @model_validator(mode="after")
+    def _build_reranker(self) -> EmbedweaveRerank:
+        if self.reranker is not None:
+            if not isinstance(self.reranker, Reranker):
+                raise TypeError(
+                    "reranker must be an embedweave.rerank.Reranker, got "
+                    f"{type(self.reranker).__name__}"
+                )
+            if self.model is not None or self.api_key is not None or self.base_url is not None:
+                raise ValueError("pass either reranker= or model settings, not both")
+            self._reranker = self.reranker
+            return self
+        self._reranker = Reranker(
+            self.model,
+            backend=self.backend,
+            normalize=self.normalize,
+            batch_size=self.batch_size,
+            max_length=self.max_length,
+            device=self.device,
+            api_key=self.api_key.get_secret_value() if self.api_key is not None else None,
+            base_url=self.base_url,
+        )
+        return self
+
+    @property
+    def core(self) -> Reranker:
+        """The wrapped ``embedweave.rerank.Reranker``."""
+        return self._reranker
+
+    def compress_documents(
+        self,
+        documents: Sequence[Document],
+        query: str,
+        callbacks: Callbacks | None = None,
+    ) -> Sequence[Document]:
+        """Rerank ``documents`` for ``query``; keep ``top_n`` above ``score_threshold``."""
+        if not documents:
+            return []
+        hits = self._reranker.rerank(
+            query, _to_hits(documents), top_n=self.top_n, score_threshold=self.score_threshold
+        )
+        return _from_hits(hits, documents)
+
+    async def acompress_documents(
+        self,
+        documents: Sequence[Document],
+        query: str,
+        callbacks: Callbacks | None = None,
+    ) -> Sequence[Document]:
+        """Async ``compress_documents`` (the model runs in a worker thread)."""
+        if not documents:
+            return []
+        hits = await self._reranker.arerank(
+            query, _to_hits(documents), top_n=self.top_n, score_threshold=self.score_threshold
+        )
+        return _from_hits(hits, documents)
+
+
+def _to_hits(documents: Sequence[Document]) -> list[Hit]:
+    """Documents as hits whose chunk id is the position, to map results back."""
+    return [
+        Hit(
+            Chunk(
+                document_id=doc.id or str(i),
+                index=0,
+                text=doc.page_content,
+                metadata=dict(doc.metadata),
+                id=str(i),
+            ),
+            score=0.0,
+            first_stage_rank=i,
+        )
+        for i, doc in enumerate(documents)
+    ]
+
+
+def _from_hits(hits: Sequence[Hit], documents: Sequence[Document]) -> list[Document]:
+    out = []
+    for hit in hits:
+        doc = documents[int(hit.chunk.id)]
+        metadata = {**doc.metadata, "relevance_score": float(hit.score)}
+        out.append(doc.model_copy(update={"metadata": metadata}))
+    return out
