@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
+from llama_index.core.schema import MetadataMode, NodeRelationship, RelatedNodeInfo, TextNode
 from llama_index.core.vector_stores.types import (
     FilterCondition,
     FilterOperator,
@@ -92,6 +92,10 @@ def test_hit_keeps_retrieval_score_after_rerank() -> None:
     reranked = hit_to_node_with_score(Hit(chunk, 3.5, first_stage_score=0.42))
     assert reranked.score == pytest.approx(3.5)
     assert reranked.node.metadata["retrieval_score"] == pytest.approx(0.42)
+    # Kept for inspection, but not part of what embedders, rerankers or LLMs read.
+    for mode in (MetadataMode.EMBED, MetadataMode.LLM):
+        assert "retrieval_score" not in reranked.node.get_content(metadata_mode=mode)
+    assert "topic" in reranked.node.get_content(metadata_mode=MetadataMode.LLM)
 
 
 def test_filters_translate_operators_and_nesting() -> None:

@@ -42,17 +42,22 @@ def test_rerank_orders_by_cross_encoder_and_keeps_retrieval_score(
     assert [n.score for n in out] == pytest.approx(best, abs=1e-5)
 
 
-def test_score_threshold_and_top_n_none(rerank: EmbedweaveRerank) -> None:
+def test_score_threshold_and_wrapping_a_ready_reranker(rerank: EmbedweaveRerank) -> None:
     core = sorted(rerank.reranker.score(QUERY, TEXTS), reverse=True)
-    cut = (core[1] + core[2]) / 2  # between the 2nd and 3rd score
-    thresholded = EmbedweaveRerank(reranker=rerank.reranker, score_threshold=cut)
+    adopted = EmbedweaveRerank(reranker=rerank.reranker)
+    assert adopted.top_n == 2 and adopted.reranker is rerank.reranker
+    cut = (core[2] + core[3]) / 2  # between the 3rd and 4th score
+    thresholded = EmbedweaveRerank(reranker=rerank.reranker, top_n=5, score_threshold=cut)
     out = thresholded.postprocess_nodes(_nodes(), query_bundle=QueryBundle(QUERY))
-    assert len(out) == 2 and all(n.score >= cut for n in out)
-    everything = EmbedweaveRerank(reranker=rerank.reranker, keep_retrieval_score=False)
+    assert len(out) == 3 and all(n.score >= cut for n in out)
+    everything = EmbedweaveRerank(
+        reranker=rerank.reranker, top_n=len(TEXTS), keep_retrieval_score=False
+    )
     out = everything.postprocess_nodes(_nodes(), query_str=QUERY)
-    assert len(out) == len(TEXTS)
     assert [n.score for n in out] == pytest.approx(core, abs=1e-5)
     assert all("retrieval_score" not in n.node.metadata for n in out)
+    with pytest.raises(ValueError, match="not both"):
+        EmbedweaveRerank("other-model", reranker=rerank.reranker)
 
 
 def test_rerank_events_reach_a_registered_handler(rerank: EmbedweaveRerank, events: Any) -> None:
@@ -73,6 +78,14 @@ async def test_async_matches_sync(rerank: EmbedweaveRerank, events: Any) -> None
     assert [n.node.node_id for n in out] == [n.node.node_id for n in sync]
     assert [n.score for n in out] == pytest.approx([n.score for n in sync], abs=1e-5)
     assert len(events.of("ReRankEndEvent")) == 2
+
+
+def test_input_nodes_are_not_modified(rerank: EmbedweaveRerank) -> None:
+    nodes = _nodes()
+    first = rerank.postprocess_nodes(nodes, query_str=QUERY)
+    assert all(n.node.metadata == {} for n in nodes)
+    again = rerank.postprocess_nodes(first, query_str=QUERY)  # rerank the reranked
+    assert [n.score for n in again] == pytest.approx([n.score for n in first], abs=1e-5)
 
 
 def test_empty_input_and_missing_query(rerank: EmbedweaveRerank) -> None:

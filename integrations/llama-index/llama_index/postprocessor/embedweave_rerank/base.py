@@ -12,14 +12,13 @@ from llama_index.core.instrumentation import get_dispatcher
 from llama_index.core.instrumentation.events.rerank import ReRankEndEvent, ReRankStartEvent
 from llama_index.core.postprocessor.types import BaseNodePostprocessor
 from llama_index.core.schema import MetadataMode, NodeWithScore, QueryBundle
+from llama_index.vector_stores.embedweave.convert import with_retrieval_score
 
 from embedweave.rerank import Reranker
 from embedweave.types import Chunk, Hit
 
 dispatcher = get_dispatcher(__name__)
 
-#: Metadata key holding the score a node had before reranking.
-RETRIEVAL_SCORE_KEY = "retrieval_score"
 
 
 class EmbedweaveRerank(BaseNodePostprocessor):
@@ -27,7 +26,8 @@ class EmbedweaveRerank(BaseNodePostprocessor):
 
     Scoring, ``top_n`` and ``score_threshold`` are the core ``Reranker``'s; this class
     converts nodes to core hits and back, keeps each node's retrieval score in its
-    metadata (``retrieval_score``) and emits LlamaIndex's rerank start/end events.
+    metadata (``retrieval_score``, on a copy of the node and left out of the text
+    embedders and LLMs see) and emits LlamaIndex's rerank start/end events.
 
     Example:
         ```python
@@ -50,9 +50,8 @@ class EmbedweaveRerank(BaseNodePostprocessor):
         base_url: Cohere-compatible endpoint.
         api_key: Cohere API key; used, never stored or serialised.
         keep_retrieval_score: Record the pre-rerank score in node metadata.
-        reranker: A ready core ``Reranker`` to wrap instead of building one (its model
-            and backend are used; ``top_n`` / ``score_threshold`` given here override its
-            defaults per call).
+        reranker: A ready core ``Reranker`` to wrap instead of building one (its model,
+            backend and, unless given here, ``top_n`` / ``score_threshold`` are used).
     """
 
     model: str | None = Field(default=None, description="Reranker model; None = default.")
@@ -99,6 +98,10 @@ class EmbedweaveRerank(BaseNodePostprocessor):
             if model is not None or api_key is not None or base_url is not None:
                 raise ValueError("pass either reranker= or model/api_key/base_url, not both")
             backend = reranker.backend
+            top_n = reranker.top_n if top_n is None else top_n
+            score_threshold = (
+                reranker.score_threshold if score_threshold is None else score_threshold
+            )
         fields: dict[str, Any] = dict(
             model=os.fspath(model) if model is not None else None,
             top_n=top_n,
@@ -115,6 +118,8 @@ class EmbedweaveRerank(BaseNodePostprocessor):
         self._reranker = reranker or Reranker(
             model,
             backend=backend,
+            top_n=top_n,
+            score_threshold=score_threshold,
             normalize=normalize,
             batch_size=batch_size,
             max_length=max_length,
@@ -187,8 +192,7 @@ class EmbedweaveRerank(BaseNodePostprocessor):
             ReRankStartEvent(
                 query=query_bundle,
                 nodes=nodes,
-                top_n=next(n for n in (self.top_n, self._reranker.top_n, len(nodes))
-                           if n is not None),
+                top_n=self.top_n if self.top_n is not None else len(nodes),
                 model_name=self.model_label,
             )
         )
@@ -208,9 +212,12 @@ class EmbedweaveRerank(BaseNodePostprocessor):
         out = []
         for hit in hits:
             original = nodes[int(hit.chunk.id)]
-            if self.keep_retrieval_score:
-                original.node.metadata[RETRIEVAL_SCORE_KEY] = original.score
-            out.append(NodeWithScore(node=original.node, score=float(hit.score)))
+            node = (
+                with_retrieval_score(original.node, original.score)
+                if self.keep_retrieval_score
+                else original.node
+            )
+            out.append(NodeWithScore(node=node, score=float(hit.score)))
         return out
 
 

@@ -120,11 +120,31 @@ def chunk_to_node(chunk: Chunk) -> BaseNode:
     )
 
 
+def with_retrieval_score(node: BaseNode, score: float | None) -> BaseNode:
+    """A copy of ``node`` whose metadata records its first-stage score.
+
+    The key is excluded from the embed and LLM views of the node, so the score does not
+    leak into what a reranker or an LLM reads; the original node is left untouched.
+    """
+    excluded = [RETRIEVAL_SCORE_KEY]
+    return node.model_copy(
+        update={
+            "metadata": {**node.metadata, RETRIEVAL_SCORE_KEY: score},
+            "excluded_embed_metadata_keys": _plus(node.excluded_embed_metadata_keys, excluded),
+            "excluded_llm_metadata_keys": _plus(node.excluded_llm_metadata_keys, excluded),
+        }
+    )
+
+
+def _plus(keys: list[str], extra: list[str]) -> list[str]:
+    return [*keys, *(k for k in extra if k not in keys)]
+
+
 def hit_to_node_with_score(hit: Hit) -> NodeWithScore:
     """A core ``Hit`` as a ``NodeWithScore``; a reranked hit keeps its retrieval score."""
     node = chunk_to_node(hit.chunk)
     if hit.first_stage_score is not None:
-        node.metadata[RETRIEVAL_SCORE_KEY] = hit.first_stage_score
+        node = with_retrieval_score(node, hit.first_stage_score)
     return NodeWithScore(node=node, score=float(hit.score))
 
 
