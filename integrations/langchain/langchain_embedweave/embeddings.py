@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from embedweave.embedding import Embedder
@@ -115,9 +114,6 @@ class EmbedweaveEmbeddings(BaseModel, Embeddings):
             self._embedder = router.embedder(space)
             self.model = self._embedder.model_name
         else:
-            cache = self.cache
-            if isinstance(cache, os.PathLike):
-                cache = os.fspath(cache)
             self._embedder = Embedder(
                 self.model,
                 dimensions=self.dimensions,
@@ -126,7 +122,7 @@ class EmbedweaveEmbeddings(BaseModel, Embeddings):
                 normalize=self.normalize,
                 query_prompt=self.query_prompt,
                 document_prompt=self.document_prompt,
-                cache=cache,
+                cache=self.cache,
             )
         return self
 

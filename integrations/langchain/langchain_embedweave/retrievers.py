@@ -55,7 +55,8 @@ class EmbedweaveRetriever(BaseRetriever):
         reranker: Core ``Reranker`` (or an ``EmbedweaveRerank``, whose model is used)
             applied last; it keeps ``k`` hits.
         candidates: First-stage candidates fetched before reranking.
-        filter: Default metadata filter (LangChain/Mongo-style dict); per call ``filter=``.
+        filter: Default metadata filter (Mongo-style dict or ``embedweave.filters.Filter``);
+            per call ``filter=`` replaces it.
         tenant: Default tenant; per call ``tenant=``.
         pipeline: A ready ``embedweave.pipeline.Retriever``, instead of the settings above.
     """
@@ -71,7 +72,7 @@ class EmbedweaveRetriever(BaseRetriever):
     funnel: tuple[int, int] | None = None
     reranker: Any = None
     candidates: int = 50
-    filter: dict[str, Any] | None = None
+    filter: Any = None
     tenant: str | None = None
     pipeline: Any = None
 

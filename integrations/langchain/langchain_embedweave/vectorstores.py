@@ -61,13 +61,16 @@ class EmbedweaveVectorStore(VectorStore):
             collection created) on first use. Without ``store`` and ``collection`` an
             exact in-process ``MemoryStore`` is used.
         url: Weaviate URL (``http://host:port``), passed to ``WeaviateStore``.
-        server: A managed Weaviate server, passed to ``WeaviateStore``.
+        grpc_port: gRPC port of that Weaviate (default 50051).
+        api_key: API key of that Weaviate, passed to ``WeaviateStore``.
+        server: A started ``ManagedWeaviate`` (local, no Docker), instead of ``url``.
         space: Named vector to use; defaults to the embedder's space name, or
             ``"default"`` for non-embedweave embeddings.
         distance: Distance metric of a newly created space (default cosine).
         tenant: Default tenant for every call; each call can pass ``tenant=``.
         alpha: Default hybrid weight (0 = BM25, 1 = vector); ``None`` = vector search.
-        store_kwargs: Extra keyword arguments for ``WeaviateStore``.
+        store_kwargs: Extra ``WeaviateStore`` arguments, e.g. ``multi_tenancy=True``,
+            ``hnsw=HnswConfig(...)``, ``client=``.
     """
 
     def __init__(
@@ -77,6 +80,8 @@ class EmbedweaveVectorStore(VectorStore):
         store: Store | None = None,
         collection: str | None = None,
         url: str | None = None,
+        grpc_port: int | None = None,
+        api_key: str | None = None,
         server: Any = None,
         space: str | None = None,
         distance: Distance | None = None,
@@ -88,19 +93,30 @@ class EmbedweaveVectorStore(VectorStore):
             raise TypeError(
                 f"embedding must be a LangChain Embeddings, got {type(embedding).__name__}"
             )
+        connection = {"url": url, "grpc_port": grpc_port, "api_key": api_key, "server": server}
         if store is not None and (
-            collection is not None or url is not None or server is not None or store_kwargs
+            collection is not None
+            or any(v is not None for v in connection.values())
+            or store_kwargs
         ):
-            raise ValueError("pass either store= or collection/url/server/store_kwargs, not both")
+            raise ValueError(
+                "pass either store= or collection/url/grpc_port/api_key/server/store_kwargs, "
+                "not both"
+            )
+        if collection is None and (
+            any(v is not None for v in connection.values()) or store_kwargs
+        ):
+            raise ValueError("url/grpc_port/api_key/server/store_kwargs need collection=")
         if store is not None and not isinstance(store, Store):
             raise TypeError(f"store must be an embedweave Store, got {type(store).__name__}")
         if alpha is not None:
             _check_alpha(alpha)
         self._embedding = embedding
         self._collection = collection
-        self._url = url
-        self._server = server
-        self._store_kwargs = dict(store_kwargs or {})
+        self._store_kwargs = {
+            **dict(store_kwargs or {}),
+            **{k: v for k, v in connection.items() if v is not None},
+        }
         self._distance = distance
         self._tenant = tenant
         self._alpha = alpha
@@ -194,12 +210,7 @@ class EmbedweaveVectorStore(VectorStore):
             else:
                 from embedweave.store.weaviate import WeaviateStore
 
-                kwargs = dict(self._store_kwargs)
-                if self._url is not None:
-                    kwargs["url"] = self._url
-                if self._server is not None:
-                    kwargs["server"] = self._server
-                self._store = WeaviateStore(self._collection, [spec], **kwargs)
+                self._store = WeaviateStore(self._collection, [spec], **self._store_kwargs)
             return self._store
 
     def _tenant_of(self, tenant: str | None) -> str | None:

@@ -182,6 +182,15 @@ def test_given_store_space_and_dims_are_checked(emb: Any) -> None:
     assert EmbedweaveVectorStore(emb, store=two, space="b").space == "b"
 
 
+def test_connection_arguments_need_a_collection(emb: Any) -> None:
+    with pytest.raises(ValueError, match="need collection="):
+        EmbedweaveVectorStore(emb, url="http://127.0.0.1:8080")
+    with pytest.raises(ValueError, match="not both"):
+        EmbedweaveVectorStore(
+            emb, store=MemoryStore([VectorSpace("default", "x", "f", 5)]), collection="Docs"
+        )
+
+
 def test_foreign_fingerprint_depends_on_class_and_dims(keyword_embeddings: Any) -> None:
     a = EmbedweaveVectorStore(keyword_embeddings(["x"]))
     b = EmbedweaveVectorStore(keyword_embeddings(["x", "y"]))
