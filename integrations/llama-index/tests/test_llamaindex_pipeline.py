@@ -1,6 +1,7 @@
 """LlamaIndex pipelines end to end: ingestion, index, retrievers, query engines.
 
-Real Weaviate, real MiniLM embeddings, embedweave's real cross-encoder; the LLM is
+Real Weaviate, real MiniLM embeddings, real cross-encoders (a seeded one for exact
+order checks; embedweave's trained default, ``slow``, for relevance). The LLM is
 LlamaIndex's offline ``MockLLM`` (it echoes the prompt), so answers are not checked,
 source nodes are.
 """
@@ -11,12 +12,14 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
 import pytest
 from llama_index.core import Document, StorageContext, VectorStoreIndex
 from llama_index.core.ingestion import IngestionPipeline
 from llama_index.core.llms import MockLLM
 from llama_index.core.node_parser import SentenceSplitter
 from llama_index.core.query_engine import RetrieverQueryEngine
+from llama_index.core.schema import MetadataMode
 from llama_index.core.storage.docstore import SimpleDocumentStore
 from llama_index.retrievers.embedweave import EmbedweaveRetriever
 from llama_index.vector_stores.embedweave import EmbedweaveVectorStore
@@ -92,36 +95,62 @@ def test_index_hybrid_retriever_alpha_zero_is_bm25(built: Any) -> None:
 
 
 def test_query_engine_with_rerank_and_instrumentation(
-    built: Any, rerank: Any, events: Any
+    built: Any, seeded_rerank: Any, events: Any
 ) -> None:
     index, _ = built
-    engine = index.as_query_engine(
-        llm=MockLLM(), similarity_top_k=6, node_postprocessors=[rerank]
+    question = "Which pigment absorbs red and blue light?"
+    candidates = index.as_retriever(similarity_top_k=6).retrieve(question)
+    scores = seeded_rerank.reranker.score(
+        question, [c.node.get_content(metadata_mode=MetadataMode.EMBED) for c in candidates]
     )
-    response = engine.query("Which pigment absorbs red and blue light?")
+    expected = [candidates[i].node.node_id for i in np.argsort(-scores, kind="stable")[:2]]
+    events.events.clear()
+
+    engine = index.as_query_engine(
+        llm=MockLLM(), similarity_top_k=6, node_postprocessors=[seeded_rerank]
+    )
+    response = engine.query(question)
     sources = response.source_nodes
-    assert len(sources) == 2
-    assert sources[0].node.ref_doc_id == "photosynthesis"
-    assert "chlorophyll" in sources[0].node.get_content().lower()
-    assert "retrieval_score" in sources[0].node.metadata
-    assert sources[0].score >= sources[1].score
+    assert [s.node.node_id for s in sources] == expected
+    assert all("retrieval_score" in s.node.metadata for s in sources)
     assert str(response)  # MockLLM echoed a prompt built from the sources
     names = events.names()
     assert "EmbeddingStartEvent" in names and "EmbeddingEndEvent" in names
     (start,) = events.of("ReRankStartEvent")
     (end,) = events.of("ReRankEndEvent")
     assert start.top_n == 2 and len(start.nodes) == 6
-    assert [n.node.node_id for n in end.nodes] == [n.node.node_id for n in sources]
+    assert [n.node.node_id for n in end.nodes] == expected
 
 
 @pytest.mark.asyncio
-async def test_aquery_and_aretrieve_under_a_running_loop(built: Any, rerank: Any) -> None:
+async def test_aquery_and_aretrieve_under_a_running_loop(built: Any, seeded_rerank: Any) -> None:
     index, _ = built
     nodes = await index.as_retriever(similarity_top_k=2).aretrieve("magma rising through the crust")
     assert nodes[0].node.ref_doc_id == "volcano"
+    engine = index.as_query_engine(
+        llm=MockLLM(), similarity_top_k=6, node_postprocessors=[seeded_rerank]
+    )
+    question = "How long does an espresso shot take?"
+    response = await engine.aquery(question)
+    sync = engine.query(question)
+    assert len(response.source_nodes) == 2
+    assert [n.node.node_id for n in response.source_nodes] == [
+        n.node.node_id for n in sync.source_nodes
+    ]
+
+
+@pytest.mark.slow
+@pytest.mark.asyncio
+async def test_query_engine_with_default_reranker_returns_expected_sources(
+    built: Any, rerank: Any
+) -> None:
+    index, _ = built
     engine = index.as_query_engine(llm=MockLLM(), similarity_top_k=6, node_postprocessors=[rerank])
+    response = engine.query("Which pigment absorbs red and blue light?")
+    assert response.source_nodes[0].node.ref_doc_id == "photosynthesis"
+    assert "chlorophyll" in response.source_nodes[0].node.get_content().lower()
     response = await engine.aquery("How long does an espresso shot take?")
-    assert response.source_nodes and response.source_nodes[0].node.ref_doc_id == "espresso"
+    assert response.source_nodes[0].node.ref_doc_id == "espresso"
 
 
 def test_reingesting_does_not_duplicate_and_delete_ref_doc_removes_all(
@@ -170,7 +199,7 @@ def test_docstore_upserts_replace_a_changed_document(
 
 
 def test_embedweave_retriever_runs_the_core_pipeline(
-    built: Any, embed_model: Any, rerank: Any
+    built: Any, embed_model: Any, seeded_rerank: Any
 ) -> None:
     _, vs = built
     plain = EmbedweaveRetriever(vs, embed_model, similarity_top_k=3)
@@ -181,16 +210,33 @@ def test_embedweave_retriever_runs_the_core_pipeline(
     assert keyword.retrieve("baristas grind size")[0].node.ref_doc_id == "espresso"
 
     reranked = EmbedweaveRetriever(
-        vs, embed_model, mode="hybrid", alpha=0.5, similarity_top_k=2, reranker=rerank,
+        vs, embed_model, mode="hybrid", alpha=0.5, similarity_top_k=2, reranker=seeded_rerank,
         candidates=8,
     )
-    got = reranked.retrieve("Which pigment absorbs red and blue light?")
-    assert len(got) == 2 and got[0].node.ref_doc_id == "photosynthesis"
-    assert "retrieval_score" in got[0].node.metadata
+    question = "Which pigment absorbs red and blue light?"
+    got = reranked.retrieve(question)
+    core_hits = reranked.core.retrieve(question, k=2)
+    assert [n.node.node_id for n in got] == [h.id for h in core_hits]
+    assert [n.score for n in got] == pytest.approx([h.score for h in core_hits])
+    assert [n.node.metadata["retrieval_score"] for n in got] == pytest.approx(
+        [h.first_stage_score for h in core_hits]
+    )
 
     engine = RetrieverQueryEngine.from_args(plain, llm=MockLLM())
     response = engine.query("What does efConstruction trade off?")
     assert response.source_nodes[0].node.ref_doc_id == "hnsw"
+
+
+@pytest.mark.slow
+def test_embedweave_retriever_with_default_reranker(
+    built: Any, embed_model: Any, rerank: Any
+) -> None:
+    _, vs = built
+    retriever = EmbedweaveRetriever(
+        vs, embed_model, mode="hybrid", similarity_top_k=2, reranker=rerank, candidates=8
+    )
+    got = retriever.retrieve("Which pigment absorbs red and blue light?")
+    assert got[0].node.ref_doc_id == "photosynthesis"
 
 
 @pytest.mark.asyncio

@@ -1,4 +1,8 @@
-"""``EmbedweaveRerank`` with embedweave's default cross-encoder (no mocks)."""
+"""``EmbedweaveRerank`` over real cross-encoders (no mocks).
+
+Mechanics (order, scores, events, thresholds) use a seeded MiniLM cross-encoder; the
+relevance check uses embedweave's trained default reranker (``slow``: trained on first use).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,8 @@ from typing import Any
 import pytest
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 from llama_index.postprocessor.embedweave_rerank import EmbedweaveRerank
+
+from embedweave.train import default_reranker_path
 
 QUERY = "Which pigment absorbs red and blue light in plants?"
 TEXTS = [
@@ -28,21 +34,29 @@ def _nodes() -> list[NodeWithScore]:
     ]
 
 
-def test_rerank_orders_by_cross_encoder_and_keeps_retrieval_score(
-    rerank: EmbedweaveRerank,
+def test_returns_the_core_rerankers_order_and_keeps_retrieval_score(
+    seeded_rerank: EmbedweaveRerank,
 ) -> None:
     nodes = _nodes()
-    out = rerank.postprocess_nodes(nodes, query_str=QUERY)
+    out = seeded_rerank.postprocess_nodes(nodes, query_str=QUERY)
     assert len(out) == 2  # top_n
+    core = seeded_rerank.reranker.score(QUERY, TEXTS)
+    order = sorted(range(len(TEXTS)), key=lambda i: -core[i])[:2]
+    assert [n.node.node_id for n in out] == [f"n{i}" for i in order]
+    assert [n.score for n in out] == pytest.approx([core[i] for i in order], abs=1e-5)
+    for n, i in zip(out, order, strict=True):
+        assert n.node.metadata["retrieval_score"] == pytest.approx(0.9 - 0.1 * i)
+
+
+@pytest.mark.slow
+def test_default_reranker_puts_the_relevant_node_first(rerank: EmbedweaveRerank) -> None:
+    out = rerank.postprocess_nodes(_nodes(), query_str=QUERY)
     assert out[0].node.node_id == f"n{RELEVANT}"
-    assert out[0].node.metadata["retrieval_score"] == pytest.approx(0.9 - 0.1 * RELEVANT)
-    # Scores are the core reranker's, best first.
-    core = rerank.reranker.score(QUERY, TEXTS)
-    best = sorted(core, reverse=True)[:2]
-    assert [n.score for n in out] == pytest.approx(best, abs=1e-5)
+    assert rerank.reranker.model_name == str(default_reranker_path())
 
 
-def test_score_threshold_and_wrapping_a_ready_reranker(rerank: EmbedweaveRerank) -> None:
+def test_score_threshold_and_wrapping_a_ready_reranker(seeded_rerank: EmbedweaveRerank) -> None:
+    rerank = seeded_rerank
     core = sorted(rerank.reranker.score(QUERY, TEXTS), reverse=True)
     adopted = EmbedweaveRerank(reranker=rerank.reranker)
     assert adopted.top_n == 2 and adopted.reranker is rerank.reranker
@@ -60,7 +74,10 @@ def test_score_threshold_and_wrapping_a_ready_reranker(rerank: EmbedweaveRerank)
         EmbedweaveRerank("other-model", reranker=rerank.reranker)
 
 
-def test_rerank_events_reach_a_registered_handler(rerank: EmbedweaveRerank, events: Any) -> None:
+def test_rerank_events_reach_a_registered_handler(
+    seeded_rerank: EmbedweaveRerank, events: Any
+) -> None:
+    rerank = seeded_rerank
     out = rerank.postprocess_nodes(_nodes(), query_str=QUERY)
     (start,) = events.of("ReRankStartEvent")
     (end,) = events.of("ReRankEndEvent")
@@ -72,7 +89,8 @@ def test_rerank_events_reach_a_registered_handler(rerank: EmbedweaveRerank, even
 
 
 @pytest.mark.asyncio
-async def test_async_matches_sync(rerank: EmbedweaveRerank, events: Any) -> None:
+async def test_async_matches_sync(seeded_rerank: EmbedweaveRerank, events: Any) -> None:
+    rerank = seeded_rerank
     sync = rerank.postprocess_nodes(_nodes(), query_str=QUERY)
     out = await rerank.apostprocess_nodes(_nodes(), query_str=QUERY)
     assert [n.node.node_id for n in out] == [n.node.node_id for n in sync]
@@ -80,7 +98,8 @@ async def test_async_matches_sync(rerank: EmbedweaveRerank, events: Any) -> None
     assert len(events.of("ReRankEndEvent")) == 2
 
 
-def test_input_nodes_are_not_modified(rerank: EmbedweaveRerank) -> None:
+def test_input_nodes_are_not_modified(seeded_rerank: EmbedweaveRerank) -> None:
+    rerank = seeded_rerank
     nodes = _nodes()
     first = rerank.postprocess_nodes(nodes, query_str=QUERY)
     assert all(n.node.metadata == {} for n in nodes)
@@ -88,7 +107,8 @@ def test_input_nodes_are_not_modified(rerank: EmbedweaveRerank) -> None:
     assert [n.score for n in again] == pytest.approx([n.score for n in first], abs=1e-5)
 
 
-def test_empty_input_and_missing_query(rerank: EmbedweaveRerank) -> None:
+def test_empty_input_and_missing_query(seeded_rerank: EmbedweaveRerank) -> None:
+    rerank = seeded_rerank
     assert rerank.postprocess_nodes([], query_str=QUERY) == []
     with pytest.raises(ValueError, match="query"):
         rerank.postprocess_nodes(_nodes())
