@@ -1,0 +1,1 @@
+"""Retrieval evaluation: BEIR-format data loading and ranking metrics."""
