@@ -77,6 +77,9 @@ def test_dims_are_configurable_with_a_matryoshka_model() -> None:
     space = small.space()
     assert space.dims == 64 and space.fingerprint == small.embedder.fingerprint
     assert small.to_dict()["dimensions"] == 64
+    rebuilt = EmbedweaveEmbedding.from_dict(small.to_dict())
+    assert rebuilt.space() == space
+    np.testing.assert_allclose(rebuilt.get_query_embedding("a short query"), vec, atol=1e-6)
 
 
 @pytest.mark.asyncio

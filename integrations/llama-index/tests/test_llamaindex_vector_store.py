@@ -217,6 +217,10 @@ def test_space_is_recorded_and_enforced(weaviate_server: Any, embed_model: Any) 
     name = _name()
     vs = EmbedweaveVectorStore(collection=name, server=weaviate_server, embed_model=embed_model)
     try:
+        data = vs.to_dict()
+        assert (data["url"], data["grpc_port"]) == (weaviate_server.url, weaviate_server.grpc_port)
+        assert (data["space_name"], data["dims"]) == ("minilm", 384)
+        assert data["fingerprint"] == embed_model.embedder.fingerprint
         with pytest.raises(SpaceMismatchError, match="fingerprint"):
             EmbedweaveVectorStore(
                 collection=name, server=weaviate_server, space_name="minilm",
@@ -246,6 +250,13 @@ def test_foreign_embedding_space_over_url(weaviate_server: Any) -> None:
         vs.add(nodes)
         res = vs.query(VectorStoreQuery(query_embedding=[0.1, 0.0, 0.9, 0.1], similarity_top_k=1))
         assert res.ids == ["n2"]
+        reopened = EmbedweaveVectorStore.from_dict(data)  # settings alone reconnect
+        try:
+            assert reopened.space == vs.space
+            again = reopened.query(VectorStoreQuery(query_embedding=basis[3], similarity_top_k=1))
+            assert again.ids == ["n3"]
+        finally:
+            reopened.close()
         with pytest.raises(ValueError, match="not supported"):
             vs.query(VectorStoreQuery(query_embedding=basis[0], mode=VectorStoreQueryMode.MMR))
         with pytest.raises(ValueError, match="node_ids"):

@@ -124,6 +124,9 @@ class EmbedweaveVectorStore(BasePydanticVectorStore):
         store_kwargs: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
+        recorded_model = kwargs.pop("model", None)  # from to_dict(): the space's model name
+        if model_name is None and isinstance(recorded_model, str):
+            model_name = recorded_model
         resolved = _resolve_space(
             store, embed_model, space, dims, fingerprint, model_name, space_name, distance
         )
@@ -163,7 +166,7 @@ class EmbedweaveVectorStore(BasePydanticVectorStore):
             resolved, str(getattr(store, "name", collection or "store"))
         )
         if url is None and server is not None:
-            url = getattr(server, "url", None)
+            url, grpc_port = getattr(server, "url", None), getattr(server, "grpc_port", None)
         fields: dict[str, Any] = dict(
             collection=getattr(store, "name", collection),
             url=url,
