@@ -1,0 +1,619 @@
+"""Multilingual routing: language -> embedding space, plus an optional shared space.
+
+A *space* is one embedding configuration (model + output dims + prompts) stored as one
+named vector. The *route table* sends each language to a space, in order, with ``*``
+for every other language; text whose language is undetermined (too short, ambiguous)
+goes to the *fallback* space. Every chunk is also embedded into the *shared* space,
+when one is configured, so a query in any language can find it there: that is what
+makes cross-lingual search work when the routed spaces are monolingual.
+
+Vectors of different spaces are never compared: each space is its own named vector,
+and its recorded fingerprint covers the model weights, dims, prompts *and* which
+languages the table routes to it, so a collection built with one route table refuses
+to open with an incompatible one (``SpaceMismatchError``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import threading
+import warnings
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from embedweave.errors import EmbedweaveError
+from embedweave.language import LanguageDetector
+from embedweave.store.base import VectorSpace
+from embedweave.types import Chunk
+
+if TYPE_CHECKING:
+    from embedweave.embedding import Embedder
+
+OnUnsupported = Literal["warn", "error"]
+
+#: Route key that matches every determined language not matched by an earlier rule.
+ANY = "*"
+
+_LANG_RE = re.compile(r"^[a-z]{2,3}(-[a-z0-9]{2,8})*$", re.IGNORECASE)
+
+
+class UnsupportedLanguageWarning(UserWarning):
+    """Text was embedded by a model that was not trained on its language."""
+
+
+class UnsupportedLanguageError(EmbedweaveError):
+    """Text would go to a model not trained on its language (``on_unsupported='error'``)."""
+
+
+class RoutingError(EmbedweaveError):
+    """A route table is invalid, or a text has no space to go to."""
+
+
+def space_name_for(model: str) -> str:
+    """A valid named-vector name for a model: ``use-multilingual`` -> ``use_multilingual``."""
+    base = str(model).rstrip("/\\").replace("\\", "/").rsplit("/", 1)[-1]
+    name = re.sub(r"[^0-9A-Za-z_]+", "_", base).strip("_") or "space"
+    return name if (name[0].isalpha() or name[0] == "_") else "m_" + name
+
+
+def _base_language(code: str) -> str:
+    """Primary subtag, lower case: ``zh-TW`` -> ``zh``."""
+    return code.split("-", 1)[0].split("_", 1)[0].lower()
+
+
+def _hash(payload: Any) -> str:
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Space:
+    """One embedding space: a model at some output dims with its prompts.
+
+    Attributes:
+        name: Named-vector name in the store (letters, digits, ``_``).
+        model: Bundled name, Hugging Face id or local path (see ``resolve_model``).
+        dims: Output dims (Matryoshka truncation); ``None`` = the model's native dims.
+        query_prompt: Prefix for queries; ``None`` = the prompt saved with the model.
+        document_prompt: Prefix for documents; ``None`` = the prompt saved with the model.
+    """
+
+    name: str
+    model: str
+    dims: int | None = None
+    query_prompt: str | None = None
+    document_prompt: str | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.model, str) or not self.model:
+            raise RoutingError(f"space {self.name!r}: model must be a non-empty string")
+        if self.dims is not None and (not isinstance(self.dims, int) or self.dims <= 0):
+            raise RoutingError(
+                f"space {self.name!r}: dims must be a positive integer, got {self.dims!r}"
+            )
+        # validates the name with the store's rules
+        VectorSpace(self.name, self.model, "-", 1)
+
+    @property
+    def fingerprint(self) -> str:
+        """Deterministic hash of this configuration (not of the weights: see ``Router``)."""
+        return _hash(self.to_dict())
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain form for the route table's dict/YAML."""
+        out: dict[str, Any] = {"model": self.model}
+        for key in ("dims", "query_prompt", "document_prompt"):
+            if getattr(self, key) is not None:
+                out[key] = getattr(self, key)
+        return out
+
+    @classmethod
+    def from_dict(cls, name: str, data: Mapping[str, Any] | str) -> Space:
+        """Inverse of ``to_dict``; a bare string is a model name."""
+        if isinstance(data, str):
+            return cls(name, data)
+        allowed = {"model", "dims", "query_prompt", "document_prompt"}
+        unknown = sorted(set(data) - allowed)
+        if unknown:
+            raise RoutingError(
+                f"space {name!r}: unknown option(s) {unknown}; use {sorted(allowed)}"
+            )
+        if "model" not in data:
+            raise RoutingError(f"space {name!r}: 'model' is required")
+        return cls(name, **dict(data))
+
+
+@dataclass(frozen=True)
+class RouteDecision:
+    """Where one text goes, and why.
+
+    Attributes:
+        language: Detected or forced language; ``None`` when undetermined.
+        confidence: Detection confidence (1.0 when forced, 0.0 when too short).
+        space: The routed space, or ``None`` when the text only goes to the shared space.
+        shared: The shared space, or ``None``.
+        forced: Whether the language was given (document or chunk), not detected.
+        reason: Human-readable explanation, e.g. ``detected 'de' (0.99) -> rule '*'``.
+    """
+
+    language: str | None
+    confidence: float
+    space: str | None
+    shared: str | None
+    forced: bool
+    reason: str
+
+    @property
+    def spaces(self) -> tuple[str, ...]:
+        """Spaces to embed into / search, routed first, without duplicates."""
+        out = [s for s in (self.space, self.shared) if s is not None]
+        return tuple(dict.fromkeys(out))
+
+
+@dataclass
+class RouteTable:
+    """Ordered language -> space rules, a fallback, and an optional shared space.
+
+    Route values and ``shared``/``fallback`` may name a declared space or, for short,
+    a model: ``{"en": "minilm", "*": "use-multilingual"}`` declares the spaces
+    ``minilm`` and ``use_multilingual`` itself.
+
+    Args:
+        routes: Ordered mapping: language code (``"en"``), comma-separated codes
+            (``"de,es"``) or ``"*"`` (last) -> space or model name.
+        spaces: Declared spaces by name (``Space``, a dict, or a model name string).
+        shared: Space every chunk is also embedded into (cross-lingual search).
+        fallback: Space for text of undetermined language; defaults to the ``*`` route,
+            else the shared space.
+        detection: ``LanguageDetector`` options (``min_chars``, ``min_confidence``,
+            ``languages``, ``aliases``).
+        on_unsupported: ``warn`` (embed and warn with counts) or ``error`` when a text's
+            language is not among those its space's model was trained on.
+
+    Raises:
+        RoutingError: naming the problem (unknown space, duplicate language, ...).
+    """
+
+    routes: Mapping[str, str]
+    spaces: Mapping[str, Space | Mapping[str, Any] | str] = field(default_factory=dict)
+    shared: str | None = None
+    fallback: str | None = None
+    detection: Mapping[str, Any] = field(default_factory=dict)
+    on_unsupported: OnUnsupported = "warn"
+
+    def __post_init__(self) -> None:
+        declared: dict[str, Space] = {}
+        for name, spec in dict(self.spaces).items():
+            sp = spec if isinstance(spec, Space) else Space.from_dict(name, spec)
+            if sp.name != name:
+                raise RoutingError(f"space declared as {name!r} is named {sp.name!r}")
+            declared[name] = sp
+        self.spaces = declared
+        if not isinstance(self.routes, Mapping):
+            raise RoutingError(f"routes must be a mapping, got {type(self.routes).__name__}")
+        rules: dict[str, str] = {}
+        self._lang_to_space: dict[str, str] = {}
+        self._any: str | None = None
+        keys = list(self.routes)
+        for pos, key in enumerate(keys):
+            target = self._space_ref(self.routes[key], f"route {key!r}")
+            langs = [k.strip() for k in str(key).split(",") if k.strip()]
+            if not langs:
+                raise RoutingError(f"route key {key!r} names no language")
+            if ANY in langs:
+                if langs != [ANY]:
+                    raise RoutingError(f"route key {key!r}: '*' must stand alone")
+                if pos != len(keys) - 1:
+                    raise RoutingError(
+                        "route '*' must be the last rule (rules after it would never "
+                        f"match): {keys}"
+                    )
+                self._any = target
+            for lang in langs:
+                if lang == ANY:
+                    continue
+                if not _LANG_RE.match(lang):
+                    raise RoutingError(f"route key {key!r}: {lang!r} is not a language code")
+                low = lang.lower()
+                if low in self._lang_to_space:
+                    raise RoutingError(f"language {lang!r} appears in two routes")
+                self._lang_to_space[low] = target
+            rules[",".join(langs)] = target
+        self.routes = rules
+        self.shared = self._space_ref(self.shared, "shared") if self.shared else None
+        if self.fallback:
+            self.fallback = self._space_ref(self.fallback, "fallback")
+        if not self.routes and self.shared is None:
+            raise RoutingError("a route table needs at least one route or a shared space")
+        if self.on_unsupported not in ("warn", "error"):
+            raise RoutingError(
+                f"on_unsupported must be 'warn' or 'error', got {self.on_unsupported!r}"
+            )
+        self.detection = dict(self.detection)
+        LanguageDetector.from_dict(self.detection)  # validate early
+        used = set(self.routes.values()) | {self.shared, self.fallback} - {None}
+        unused = sorted(set(self.spaces) - used)
+        if unused:
+            raise RoutingError(f"space(s) {unused} are declared but no route uses them")
+
+    def _space_ref(self, ref: str | None, where: str) -> str:
+        """Resolve a space-or-model reference, declaring a space for a bare model name."""
+        if not isinstance(ref, str) or not ref:
+            raise RoutingError(f"{where}: expected a space or model name, got {ref!r}")
+        assert isinstance(self.spaces, dict)
+        if ref in self.spaces:
+            return ref
+        name = space_name_for(ref)
+        if name in self.spaces:
+            if self.spaces[name].model != ref:
+                raise RoutingError(
+                    f"{where}: {ref!r} would be space {name!r}, already declared for model "
+                    f"{self.spaces[name].model!r}"
+                )
+            return name
+        self.spaces[name] = Space(name, ref)
+        return name
+
+    @property
+    def default_space(self) -> str | None:
+        """The space of undetermined text: fallback, else ``*``, else none (shared only)."""
+        return self.fallback or self._any
+
+    def space_for(self, language: str | None) -> tuple[str | None, str]:
+        """The routed space of a language, and which rule chose it."""
+        if language is None:
+            space = self.default_space
+            return space, ("fallback" if self.fallback else "rule '*'" if space else "no route")
+        low = language.lower()
+        if low in self._lang_to_space:
+            return self._lang_to_space[low], f"rule {language!r}"
+        base = _base_language(low)
+        if base in self._lang_to_space:
+            return self._lang_to_space[base], f"rule {base!r}"
+        if self._any is not None:
+            return self._any, "rule '*'"
+        return None, "no route"
+
+    def languages_of(self, space: str) -> list[str]:
+        """Route keys (languages, ``*``, ``fallback``, ``shared``) that send text to ``space``."""
+        keys = sorted(lang for lang, s in self._lang_to_space.items() if s == space)
+        if self._any == space:
+            keys.append(ANY)
+        if self.fallback == space:
+            keys.append("fallback")
+        if self.shared == space:
+            keys.append("shared")
+        return keys
+
+    @property
+    def fingerprint(self) -> str:
+        """Hash of the whole table's configuration (routes, spaces, shared, fallback)."""
+        return _hash(self.to_dict())
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain, ordered form; ``RouteTable.from_dict(t.to_dict())`` equals ``t``."""
+        out: dict[str, Any] = {
+            "spaces": {n: s.to_dict() for n, s in self.spaces.items()},  # type: ignore[union-attr]
+            "routes": dict(self.routes),
+        }
+        if self.shared:
+            out["shared"] = self.shared
+        if self.fallback:
+            out["fallback"] = self.fallback
+        if self.detection:
+            out["detection"] = dict(self.detection)
+        if self.on_unsupported != "warn":
+            out["on_unsupported"] = self.on_unsupported
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RouteTable:
+        """Build from the dict form (``routes`` required; see the class doc)."""
+        if not isinstance(data, Mapping):
+            raise RoutingError(f"route table must be a mapping, got {type(data).__name__}")
+        allowed = {"routes", "spaces", "shared", "fallback", "detection", "on_unsupported"}
+        unknown = sorted(set(data) - allowed)
+        if unknown:
+            raise RoutingError(f"unknown route table key(s) {unknown}; use {sorted(allowed)}")
+        if "routes" not in data and "shared" not in data:
+            raise RoutingError("route table needs 'routes' (language -> space) or 'shared'")
+        return cls(
+            routes=dict(data.get("routes") or {}),
+            spaces=dict(data.get("spaces") or {}),
+            shared=data.get("shared"),
+            fallback=data.get("fallback"),
+            detection=dict(data.get("detection") or {}),
+            on_unsupported=data.get("on_unsupported", "warn"),
+        )
+
+    def to_yaml(self) -> str:
+        """YAML text of ``to_dict`` (key order kept)."""
+        import yaml
+
+        return yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True)
+
+    @classmethod
+    def from_yaml(cls, source: str | os.PathLike[str]) -> RouteTable:
+        """Build from YAML text or a ``.yaml``/``.yml`` file path."""
+        import yaml
+
+        text = str(source)
+        if isinstance(source, os.PathLike) or (
+            "\n" not in text and text.endswith((".yaml", ".yml"))
+        ):
+            text = Path(source).read_text(encoding="utf-8")
+        data = yaml.safe_load(text)
+        return cls.from_dict(data)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, RouteTable) and self.to_dict() == other.to_dict()
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class Router:
+    """Route texts to embedding spaces and embed them there.
+
+    Args:
+        table: A ``RouteTable``, or its dict form.
+        embedders: Ready ``Embedder`` objects by space name (share loaded models
+            between routers); the others are built on first use from the table.
+        detector: Language detector; defaults to one built from ``table.detection``.
+        cache: Embedding cache handed to the embedders this router builds.
+        batch_size: Batch size of the embedders this router builds.
+        device: Device of the embedders this router builds.
+    """
+
+    def __init__(
+        self,
+        table: RouteTable | Mapping[str, Any],
+        *,
+        embedders: Mapping[str, Embedder] | None = None,
+        detector: LanguageDetector | None = None,
+        cache: Any = None,
+        batch_size: int = 64,
+        device: str | None = None,
+    ) -> None:
+        self.table = table if isinstance(table, RouteTable) else RouteTable.from_dict(table)
+        self.detector = detector or LanguageDetector.from_dict(self.table.detection)
+        self._embedders: dict[str, Embedder] = {}
+        for name, emb in (embedders or {}).items():
+            if name not in self.table.spaces:
+                raise RoutingError(
+                    f"embedder given for unknown space {name!r}; "
+                    f"spaces: {sorted(self.table.spaces)}"
+                )
+            self._check_embedder(name, emb)
+            self._embedders[name] = emb
+        self._cache = cache
+        self._batch_size = batch_size
+        self._device = device
+        self._lock = threading.Lock()
+        self._single: VectorSpace | None = None
+
+    @classmethod
+    def single(cls, embedder: Embedder, name: str | None = None) -> Router:
+        """A router with one space and no shared space: what a bare ``Embedder`` means.
+
+        The store space is exactly ``embedder.space(name)``, so a store built from the
+        embedder alone is compatible.
+        """
+        vs = embedder.space(name)
+        space = Space(
+            vs.name,
+            embedder.model_name,
+            embedder.dims,
+        )
+        router = cls(RouteTable(routes={ANY: vs.name}, spaces={vs.name: space}))
+        router._embedders[vs.name] = embedder
+        router._single = vs
+        return router
+
+    @property
+    def spaces(self) -> dict[str, Space]:
+        """The table's spaces by name."""
+        return dict(self.table.spaces)  # type: ignore[arg-type]
+
+    def _check_embedder(self, name: str, emb: Embedder) -> None:
+        want = self.table.spaces[name]
+        assert isinstance(want, Space)
+        if want.dims is not None and emb.dims != want.dims:
+            raise RoutingError(
+                f"embedder for space {name!r} outputs {emb.dims} dims; the table says {want.dims}"
+            )
+
+    def embedder(self, space: str) -> Embedder:
+        """The embedder of one space, built on first use."""
+        with self._lock:
+            if space not in self._embedders:
+                if space not in self.table.spaces:
+                    raise RoutingError(
+                        f"unknown space {space!r}; spaces: {sorted(self.table.spaces)}"
+                    )
+                from embedweave.embedding import Embedder
+
+                sp = self.table.spaces[space]
+                assert isinstance(sp, Space)
+                self._embedders[space] = Embedder(
+                    sp.model,
+                    dimensions=sp.dims,
+                    batch_size=self._batch_size,
+                    device=self._device,
+                    query_prompt=sp.query_prompt,
+                    document_prompt=sp.document_prompt,
+                    cache=self._cache,
+                )
+            return self._embedders[space]
+
+    def vector_space(self, space: str) -> VectorSpace:
+        """The store's record of one space.
+
+        Its fingerprint covers the embedder's (model weights, dims, normalisation,
+        document prompt) and the route keys that send text to this space; its ``model``
+        names those keys too, so a mismatch error says what changed.
+        """
+        if self._single is not None:
+            return self._single
+        emb = self.embedder(space)
+        keys = self.table.languages_of(space)
+        fp = _hash({"embedder": emb.fingerprint, "routes": keys})
+        return VectorSpace(space, f"{emb.model_name} [routes: {', '.join(keys)}]", fp, emb.dims)
+
+    def vector_spaces(self, *, funnel_dims: int | None = None) -> list[VectorSpace]:
+        """Every space as the store should hold it; pass to ``MemoryStore``/``WeaviateStore``.
+
+        Args:
+            funnel_dims: Also add each space's low-dim funnel companion
+                (``<space>_d<dims>``, see ``embedweave.funnel``); ``Index`` fills it and
+                ``Retriever(funnel=(dims, shortlist))`` searches it.
+        """
+        spaces = [self.vector_space(name) for name in self.table.spaces]
+        if funnel_dims is None:
+            return spaces
+        from embedweave.funnel import low_space
+
+        return spaces + [low_space(vs, funnel_dims) for vs in spaces]
+
+    # -- routing ----------------------------------------------------------------------
+    def route(self, item: str | Chunk, *, language: str | None = None) -> RouteDecision:
+        """Decide where a text or chunk goes.
+
+        Args:
+            item: A text, or a chunk (its ``language``, when set, is forced).
+            language: Force this language instead of detecting it.
+
+        Returns:
+            The decision, with the reason.
+
+        Raises:
+            RoutingError: when the text has neither a routed nor a shared space.
+        """
+        if isinstance(item, Chunk):
+            text, forced = item.text, language or item.language
+        elif isinstance(item, str):
+            text, forced = item, language
+        else:
+            raise TypeError(f"route() takes a str or Chunk, got {type(item).__name__}")
+        if forced:
+            if not _LANG_RE.match(forced):
+                raise RoutingError(f"forced language {forced!r} is not a language code")
+            lang: str | None = forced
+            conf, why, is_forced = 1.0, f"forced {forced!r}", True
+        else:
+            guess = self.detector.detect(text)
+            lang, conf, is_forced = guess.language, guess.confidence, False
+            if guess.language is not None:
+                why = f"detected {guess.language!r} ({guess.confidence:.2f})"
+            elif guess.reason == "too_short":
+                why = f"undetermined: text too short (< {self.detector.min_chars} letters)"
+            elif guess.reason == "low_confidence":
+                why = (
+                    f"undetermined: best guess {guess.best!r} at {guess.confidence:.2f} "
+                    f"< min_confidence {self.detector.min_confidence}"
+                )
+            else:
+                why = "undetermined: no linguistic content"
+        space, rule = self.table.space_for(lang)
+        shared = self.table.shared
+        if space is None and shared is None:
+            raise RoutingError(
+                f"no route for language {lang!r} ({why}) and no shared space; add a '*' "
+                "route, a fallback or a shared space"
+            )
+        target = f"{space!r}" if space else "shared space only"
+        return RouteDecision(lang, conf, space, shared, is_forced, f"{why} -> {rule} -> {target}")
+
+    def route_many(
+        self, items: Sequence[str | Chunk], *, language: str | None = None
+    ) -> list[RouteDecision]:
+        """``route`` for each item, in order."""
+        return [self.route(it, language=language) for it in items]
+
+    def unsupported(
+        self, decisions: Iterable[RouteDecision]
+    ) -> dict[str, Counter[str]]:
+        """Per space, counts of languages its model was not trained on."""
+        out: dict[str, Counter[str]] = {}
+        for d in decisions:
+            if d.language is None:
+                continue
+            for space in d.spaces:
+                langs = self.embedder(space).spec.languages
+                if langs is None:
+                    continue
+                if _base_language(d.language) not in {_base_language(x) for x in langs}:
+                    out.setdefault(space, Counter())[d.language] += 1
+        return out
+
+    def report_unsupported(self, decisions: Sequence[RouteDecision], *, what: str) -> None:
+        """Warn (or raise, per ``on_unsupported``) about texts in unsupported languages.
+
+        Args:
+            decisions: Routing decisions of the texts about to be embedded.
+            what: What the texts are (``chunks``, ``query``), for the message.
+
+        Raises:
+            UnsupportedLanguageError: when ``on_unsupported`` is ``error`` and any
+                text's language is not supported by a space it goes to.
+        """
+        found = self.unsupported(decisions)
+        if not found:
+            return
+        parts = []
+        for space, counts in found.items():
+            emb = self.embedder(space)
+            langs = ", ".join(emb.spec.languages or ())
+            detail = ", ".join(f"{lang}: {n}" for lang, n in counts.most_common())
+            parts.append(
+                f"space {space!r} (model {emb.model_name}, trained on {langs}) got "
+                f"{sum(counts.values())} {what} in unsupported languages ({detail})"
+            )
+        msg = "; ".join(parts)
+        if self.table.on_unsupported == "error":
+            raise UnsupportedLanguageError(
+                msg + ". Route these languages to a multilingual space."
+            )
+        warnings.warn(
+            msg + "; embedded anyway (on_unsupported='warn'). Route these languages to a "
+            "multilingual space.",
+            UnsupportedLanguageWarning,
+            stacklevel=3,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The route table's dict form."""
+        return self.table.to_dict()
+
+    def to_yaml(self) -> str:
+        """The route table's YAML form."""
+        return self.table.to_yaml()
+
+    @classmethod
+    def from_yaml(cls, source: str | os.PathLike[str], **kwargs: Any) -> Router:
+        """A router from YAML text or file; ``kwargs`` go to the constructor."""
+        return cls(RouteTable.from_yaml(source), **kwargs)
+
+    def __repr__(self) -> str:
+        return f"Router({self.table.to_dict()!r})"
+
+
+def as_router(embedder_or_router: Any) -> Router:
+    """A ``Router`` from a router, a route table (object or dict) or a single ``Embedder``."""
+    if isinstance(embedder_or_router, Router):
+        return embedder_or_router
+    if isinstance(embedder_or_router, RouteTable):
+        return Router(embedder_or_router)
+    if isinstance(embedder_or_router, Mapping):
+        return Router(RouteTable.from_dict(embedder_or_router))
+    if hasattr(embedder_or_router, "embed_documents") and hasattr(embedder_or_router, "space"):
+        return Router.single(embedder_or_router)
+    raise TypeError(
+        "expected an Embedder, a Router or a route table, got "
+        f"{type(embedder_or_router).__name__}"
+    )
