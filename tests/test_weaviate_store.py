@@ -195,6 +195,11 @@ def test_multi_tenancy(weaviate_server, collection_name):
         assert chunks[5].id not in {h.id for h in hits}
         with pytest.raises(ValueError, match="multi-tenant"):
             s.count()
+        # A tenant never written to reads as empty, not as a server error.
+        assert s.count(tenant="initech") == 0
+        assert s.search(vecs[0], space="dense", k=3, tenant="initech") == []
+        assert s.delete_documents(["doc1"], tenant="initech") == 0
+        assert s.get([chunks[0].id], tenant="initech") == []
     finally:
         s.drop()
         s.close()

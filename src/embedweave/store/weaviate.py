@@ -107,6 +107,7 @@ class WeaviateStore(Store):
         self._client = client if client is not None else _connect(url, grpc_port, api_key, server)
         self.spaces: dict[str, VectorSpace] = {}
         self._props: dict[str, str] = {}
+        self._known_tenants: set[str] = set()
         try:
             self._open(list(spaces), create)
         except Exception:
@@ -214,6 +215,20 @@ class WeaviateStore(Store):
             raise ValueError(f"collection {self.name!r} is not multi-tenant; tenant={tenant!r}")
         return coll
 
+    def _readable(self, tenant: str | None) -> bool:
+        """False for a tenant never written to: reads see it as empty, not as an error."""
+        if not self.multi_tenancy:
+            self._target(tenant)
+            return True
+        if not tenant:
+            raise ValueError(f"collection {self.name!r} is multi-tenant: pass tenant=")
+        if tenant in self._known_tenants:
+            return True
+        if self._collection.tenants.exists(tenant):
+            self._known_tenants.add(tenant)
+            return True
+        return False
+
     def _ensure_metadata_props(self, chunks: Sequence[Chunk]) -> None:
         from weaviate.classes.config import DataType, Property, Tokenization
 
@@ -305,6 +320,8 @@ class WeaviateStore(Store):
                 obj = batch[idx]
                 label = (obj.properties or {}).get("chunk_id") or str(obj.uuid)
                 failures.append(ObjectFailure(str(label), str(err.message)))
+        if tenant:
+            self._known_tenants.add(tenant)
         if failures:
             raise BatchWriteError(failures, len(objects))
 
@@ -340,6 +357,8 @@ class WeaviateStore(Store):
         return self._delete_many(self._to_weaviate_filter(flt), tenant)
 
     def _delete_many(self, where: Any, tenant: str | None) -> int:
+        if not self._readable(tenant):
+            return 0
         target = self._target(tenant)
         total = 0
         while True:
@@ -365,6 +384,8 @@ class WeaviateStore(Store):
     # -- reads -------------------------------------------------------------------------
     def count(self, *, tenant: str | None = None) -> int:
         """Number of chunks (objects) in the collection or tenant."""
+        if not self._readable(tenant):
+            return 0
         res = self._target(tenant).aggregate.over_all(total_count=True)
         return int(res.total_count or 0)
 
@@ -390,8 +411,10 @@ class WeaviateStore(Store):
     ) -> dict[str, tuple[Chunk, dict[str, Any]]]:
         from weaviate.classes.query import Filter as WFilter
 
-        target = self._target(tenant)
         out: dict[str, tuple[Chunk, dict[str, Any]]] = {}
+        if not self._readable(tenant):
+            return out
+        target = self._target(tenant)
         uuids = list(dict.fromkeys(storage_uuid(i) for i in ids))
         for start in range(0, len(uuids), 1000):
             page = uuids[start:start + 1000]
@@ -405,6 +428,8 @@ class WeaviateStore(Store):
 
     def iter_chunks(self, *, tenant: str | None = None) -> Any:
         """Iterate over every chunk (cursor-based, any collection size)."""
+        if not self._readable(tenant):
+            return
         for obj in self._target(tenant).iterator():
             yield _to_chunk(obj)
 
@@ -424,6 +449,8 @@ class WeaviateStore(Store):
         validate_k(k)
         spec = self._space(space)
         q = _query_vector(vector, spec)
+        if not self._readable(tenant):
+            return []
         res = self._target(tenant).query.near_vector(
             near_vector=q, target_vector=space, limit=k,
             filters=self._to_weaviate_filter(as_filter(filters)),
@@ -444,6 +471,8 @@ class WeaviateStore(Store):
 
         validate_k(k)
         _check_query(query)
+        if not self._readable(tenant):
+            return []
         res = self._target(tenant).query.bm25(
             query=query, query_properties=["text"], limit=k,
             filters=self._to_weaviate_filter(as_filter(filters)),
@@ -470,6 +499,8 @@ class WeaviateStore(Store):
         validate_k(k)
         _check_query(query)
         spec = self._space(space)
+        if not self._readable(tenant):
+            return []
         res = self._target(tenant).query.hybrid(
             query=query, vector=_query_vector(vector, spec), target_vector=space,
             alpha=alpha, query_properties=["text"], fusion_type=HybridFusion.RELATIVE_SCORE,
