@@ -196,7 +196,8 @@ def test_vector_spaces_record_models_and_routes(router: Router, minilm: Embedder
     assert set(spaces) == {"minilm", "use_multilingual"}
     assert spaces["minilm"].dims == 384 and spaces["use_multilingual"].dims == 512
     assert spaces["minilm"].model == "minilm [routes: en]"
-    assert spaces["use_multilingual"].model == "use-multilingual [routes: *, shared]"
+    # the shared space holds every chunk, whatever the routes say
+    assert spaces["use_multilingual"].model == "use-multilingual [routes: shared]"
     # deterministic across routers
     again = Router(TABLE, embedders={"minilm": minilm})
     assert [vs.fingerprint for vs in again.vector_spaces()] == [
@@ -216,6 +217,22 @@ def test_incompatible_route_table_is_detected(router: Router, minilm: Embedder,
         check_store_spaces(store, other)
     msg = str(err.value)
     assert "'minilm [routes: en]'" in msg and "'minilm [routes: de, en]'" in msg
+    # the shared space's content does not depend on the routes: same record
+    assert other.vector_space("use_multilingual") == router.vector_space("use_multilingual")
+    # a catch-all space records which languages it does not hold
+    no_shared = Router({"routes": {"en": "minilm", "*": "use-multilingual"}},
+                       embedders={"minilm": minilm, "use_multilingual": use})
+    assert no_shared.vector_space("use_multilingual").model == (
+        "use-multilingual [routes: * -en, fallback]"
+    )
+    more = Router({"routes": {"en": "minilm", "de": "minilm", "*": "use-multilingual"}},
+                  embedders={"minilm": minilm, "use_multilingual": use})
+    assert more.vector_space("use_multilingual").model == (
+        "use-multilingual [routes: * -de -en, fallback]"
+    )
+    assert more.vector_space("use_multilingual").fingerprint != (
+        no_shared.vector_space("use_multilingual").fingerprint
+    )
     # a space the store lacks is named too
     renamed = Router(
         {"routes": {"en": "mini", "*": "use-multilingual"}, "shared": "use-multilingual",

@@ -281,14 +281,21 @@ class RouteTable:
         return None, "no route"
 
     def languages_of(self, space: str) -> list[str]:
-        """Route keys (languages, ``*``, ``fallback``, ``shared``) that send text to ``space``."""
+        """What the space holds, as route keys: the basis of its store fingerprint.
+
+        The shared space holds every chunk whatever the routes say (``["shared"]``);
+        another space holds its explicit languages, ``* -xx ...`` for the catch-all
+        route minus the languages routed elsewhere, and ``fallback``. Two tables give a
+        space the same keys exactly when they put the same chunks into it.
+        """
+        if self.shared == space:
+            return ["shared"]
         keys = sorted(lang for lang, s in self._lang_to_space.items() if s == space)
         if self._any == space:
-            keys.append(ANY)
-        if self.fallback == space:
+            others = sorted(lang for lang, s in self._lang_to_space.items() if s != space)
+            keys.append(" ".join([ANY] + [f"-{lang}" for lang in others]))
+        if self.default_space == space:
             keys.append("fallback")
-        if self.shared == space:
-            keys.append("shared")
         return keys
 
     @property
