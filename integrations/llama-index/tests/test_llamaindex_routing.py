@@ -71,7 +71,10 @@ def test_embedding_of_one_router_space_opens_that_space(
     ))
     assert res.nodes and res.nodes[0].ref_doc_id == "en-volcano"
     # The bare model's space differs from the routed one (its fingerprint covers routes).
-    with pytest.raises(SpaceMismatchError):
-        EmbedweaveVectorStore(store, embed_model=EmbedweaveEmbedding(embedder=embed_model.embedder))
+    bare = EmbedweaveEmbedding(embedder=embed_model.embedder)
+    with pytest.raises(SpaceMismatchError) as err:
+        EmbedweaveVectorStore(store, embed_model=bare)
+    recorded = router.vector_space("minilm").fingerprint
+    assert f"collection has {recorded!r}, requested {bare.space().fingerprint!r}" in str(err.value)
     with pytest.raises(ValueError, match="route_space"):
         EmbedweaveEmbedding(router=router)

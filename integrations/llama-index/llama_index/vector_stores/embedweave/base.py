@@ -162,8 +162,8 @@ class EmbedweaveVectorStore(BasePydanticVectorStore):
             raise ValueError(
                 f"store has no vector space {resolved.name!r}; it has {sorted(store.spaces)}"
             )
-        store.spaces[resolved.name].check_compatible(
-            resolved, str(getattr(store, "name", collection or "store"))
+        resolved.check_compatible(
+            store.spaces[resolved.name], str(getattr(store, "name", collection or "store"))
         )
         if url is None and server is not None:
             url, grpc_port = getattr(server, "url", None), getattr(server, "grpc_port", None)
