@@ -112,6 +112,19 @@ def test_forced_language_per_document(router: Router) -> None:
     assert set(store.get_vectors([cid], space="minilm")) == {cid}
 
 
+def test_undetermined_chunk_takes_its_documents_language(router: Router) -> None:
+    store = MemoryStore(router.vector_spaces())
+    text = ("The weather in the north of the country is cold today. "
+            "Farmers expect a late harvest of apples and pears this year. Ok.")
+    chunker = Chunker(max_tokens=13, min_tokens=5, overlap=0)
+    assert chunker.split(text)[-1] == "Ok."
+    ids = Index(store, router, chunker=chunker).add_documents([Document("w", text)])
+    assert [c.language for c in store.get(ids)] == ["en", "en", "en"]
+    assert set(store.get_vectors(ids, space="minilm")) == set(ids)
+    # alone, the same short text is undetermined and goes to the fallback route
+    assert router.route("Ok.").language is None
+
+
 def test_bad_input_is_rejected(router: Router, indexed: MemoryStore) -> None:
     index = Index(indexed, router)
     with pytest.raises(ValueError, match="appears twice"):

@@ -160,7 +160,10 @@ class Index:
         per_doc = [self.chunker.chunk(doc) for doc in docs]
         # route everything first: unsupported languages are reported once, and with
         # on_unsupported='error' nothing is written
-        decided = self._route([c for cs in per_doc for c in cs])
+        decided = self._route(
+            [c for cs in per_doc for c in cs],
+            {d.id: d.text for d, cs in zip(docs, per_doc, strict=True) if len(cs) > 1},
+        )
         ids: list[str] = []
         step: list[tuple[Document, list[Chunk]]] = []
         size = pos = 0
@@ -213,11 +216,35 @@ class Index:
             raise TypeError("delete_documents takes a list of document ids, not one string")
         return self.store.delete_documents(list(ids), tenant=tenant)
 
-    def _route(self, chunks: list[Chunk]) -> list[RouteDecision]:
-        """Route every chunk, store its language on it, report unsupported languages."""
+    def _route(
+        self, chunks: list[Chunk], documents: Mapping[str, str] | None = None
+    ) -> list[RouteDecision]:
+        """Route every chunk, store its language on it, report unsupported languages.
+
+        A chunk of undetermined language (a short last chunk, a table) from a document
+        in ``documents`` (id -> full text) takes the document's language when that is
+        determined, so one document's chunks do not scatter over spaces.
+        """
         decisions = self.router.route_many(chunks)
-        for c, d in zip(chunks, decisions, strict=True):
-            c.language = d.language
+        doc_lang: dict[str, tuple[str | None, float]] = {}
+        for i, (c, d) in enumerate(zip(chunks, decisions, strict=True)):
+            if d.language is None and documents and c.document_id in documents:
+                if c.document_id not in doc_lang:
+                    guess = self.router.detector.detect(documents[c.document_id])
+                    doc_lang[c.document_id] = (guess.language, guess.confidence)
+                lang, conf = doc_lang[c.document_id]
+                if lang is not None:
+                    inherited = self.router.route(c, language=lang)
+                    decisions[i] = dataclasses.replace(
+                        inherited,
+                        confidence=conf,
+                        forced=False,
+                        reason=inherited.reason.replace(
+                            f"forced {lang!r}",
+                            f"chunk undetermined; document detected {lang!r} ({conf:.2f})",
+                        ),
+                    )
+            c.language = decisions[i].language
         self.router.report_unsupported(decisions, what="chunks")
         return decisions
 
