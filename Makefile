@@ -12,6 +12,8 @@ WEAVIATE_BIN := $(CACHE)/weaviate/v$(WEAVIATE_VERSION)/bin/weaviate-server
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
+# nltk (used by LlamaIndex SentenceSplitter) refuses hard-linked data files: copy, not link.
+export UV_LINK_MODE := copy
 
 .PHONY: setup demo test lint typecheck bench-hnsw clean
 

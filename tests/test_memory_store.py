@@ -105,3 +105,12 @@ def test_relative_score_fusion_weights():
 def test_chunk_ids_are_deterministic():
     assert Chunk("doc", 3, "x").id == chunk_uuid("doc", 3) == Chunk("doc", 3, "y").id
     assert chunk_uuid("doc", 3) != chunk_uuid("doc", 4)
+
+
+def test_get_where_and_contains_semantics():
+    s, chunks = _store()
+    assert {c.id for c in s.get_where({"tag": "x"})} == {chunks[0].id, chunks[2].id}
+    # contains: list membership for lists, whole-value equality for scalars (as Weaviate).
+    assert matches({"tags": ["a", "b"]}, as_filter({"tags": {"$contains": "a"}}))
+    assert not matches({"tag": "xyz"}, as_filter({"tag": {"$contains": "x"}}))
+    assert len(list(s.iter_chunks())) == 3

@@ -91,6 +91,11 @@ def test_filters(store):
     assert store.search(q, space="dense", k=5, filters={"nokey": "x"}) == []
     hits = store.search(q, space="dense", k=40, filters={"score": {"$lt": 1}})
     assert len(hits) == 10
+    # The same filter selects the same chunks in the exact store.
+    exact = MemoryStore([SPACE])
+    exact.upsert(chunks, {"dense": vecs})
+    for flt in ({"topic": "b", "year": {"$lte": 2002}}, {"topic": {"$contains": "a"}}):
+        assert {c.id for c in store.get_where(flt)} == {c.id for c in exact.get_where(flt)}
 
 
 def test_hybrid_alpha_extremes_match_pure_rankings(store):

@@ -131,9 +131,10 @@ def _match_one(metadata: Mapping[str, Any], cond: Condition) -> bool:
         if op == "nin":
             return actual not in value
         if op == "contains":
+            # As Weaviate: list membership for lists, whole-value equality for scalars.
             if isinstance(actual, (list, tuple)):
                 return value in actual
-            return str(value) in str(actual)
+            return bool(actual == value)
         if op == "like":
             import fnmatch
 

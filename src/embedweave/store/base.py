@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 import numpy as np
 
 from embedweave.errors import SpaceMismatchError
-from embedweave.filters import FilterLike
+from embedweave.filters import FilterLike, as_filter, matches
 from embedweave.types import Chunk, Hit
 
 Distance = Literal["cosine", "dot", "l2-squared"]
@@ -76,6 +76,11 @@ class VectorSpace:
                 + "; ".join(diffs)
                 + ". Use the original model or a new collection."
             )
+
+
+def filterable(chunk: Chunk) -> dict[str, Any]:
+    """The fields a filter can name: metadata plus ``document_id`` and ``language``."""
+    return {**chunk.metadata, "document_id": chunk.document_id, "language": chunk.language}
 
 
 def similarity_from_distance(distance: float, metric: Distance) -> float:
@@ -191,6 +196,15 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def delete_where(self, filters: FilterLike, *, tenant: str | None = None) -> int:
         """Delete every chunk matching a filter; return how many were deleted."""
+
+    @abc.abstractmethod
+    def iter_chunks(self, *, tenant: str | None = None) -> Iterator[Chunk]:
+        """Every chunk in the collection (or tenant), in no particular order."""
+
+    def get_where(self, filters: FilterLike, *, tenant: str | None = None) -> list[Chunk]:
+        """Every chunk whose metadata matches a filter (exact; scans when needed)."""
+        flt = as_filter(filters)
+        return [c for c in self.iter_chunks(tenant=tenant) if matches(filterable(c), flt)]
 
     @abc.abstractmethod
     def count(self, *, tenant: str | None = None) -> int:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -14,6 +14,7 @@ from embedweave.store.base import (
     Store,
     VectorSpace,
     check_vectors,
+    filterable,
     validate_alpha,
     validate_k,
 )
@@ -85,7 +86,7 @@ class MemoryStore(Store):
             hits: list[Hit] = []
             for j in order:
                 chunk = part.chunks[ids[j]]
-                if not matches(_filterable(chunk), flt):
+                if not matches(filterable(chunk), flt):
                     continue
                 vecs = {space: mat[j].tolist()} if include_vectors else {}
                 hits.append(Hit(chunk, float(scores[j]), (space,), vectors=vecs))
@@ -105,7 +106,7 @@ class MemoryStore(Store):
             hits: list[Hit] = []
             for cid, score in ranked:
                 chunk = part.chunks[cid]
-                if matches(_filterable(chunk), flt):
+                if matches(filterable(chunk), flt):
                     hits.append(Hit(chunk, score, ("bm25",)))
                     if len(hits) == k:
                         break
@@ -170,8 +171,14 @@ class MemoryStore(Store):
             raise ValueError("delete_where needs a filter; use drop() to delete everything")
         with self._lock:
             part = self._part(tenant)
-            doomed = [cid for cid, c in part.chunks.items() if matches(_filterable(c), flt)]
+            doomed = [cid for cid, c in part.chunks.items() if matches(filterable(c), flt)]
             return sum(part.remove(i) for i in doomed)
+
+    def iter_chunks(self, *, tenant: str | None = None) -> Iterator[Chunk]:
+        """Every chunk of the tenant (a snapshot, safe to mutate the store meanwhile)."""
+        with self._lock:
+            chunks = list(self._part(tenant).chunks.values())
+        yield from chunks
 
     def count(self, *, tenant: str | None = None) -> int:
         """Number of chunks."""
@@ -189,10 +196,6 @@ class MemoryStore(Store):
                 f"unknown vector space {space!r}; this store has {sorted(self.spaces)}"
             )
         return self.spaces[space]
-
-
-def _filterable(chunk: Chunk) -> dict[str, Any]:
-    return {**chunk.metadata, "document_id": chunk.document_id, "language": chunk.language}
 
 
 def _similarities(mat: np.ndarray, q: np.ndarray, distance: str) -> np.ndarray:

@@ -11,7 +11,7 @@ import json
 import logging
 import re
 import uuid as uuid_mod
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
@@ -426,7 +426,7 @@ class WeaviateStore(Store):
                 out[str(obj.uuid)] = (_to_chunk(obj), dict(obj.vector or {}))
         return out
 
-    def iter_chunks(self, *, tenant: str | None = None) -> Any:
+    def iter_chunks(self, *, tenant: str | None = None) -> Iterator[Chunk]:
         """Iterate over every chunk (cursor-based, any collection size)."""
         if not self._readable(tenant):
             return
