@@ -1,7 +1,7 @@
 """Matryoshka sweep: SciFact test nDCG@10 at every dims, plus funnel search vs full dims.
 
 MiniLM (not Matryoshka-trained) at 384/256/128/64 and WordLlama (trained) at 256/128/64,
-exact search; then a funnel (64-d shortlist of 100 through ``MemoryStore``, rescored at
+exact search; then funnels (e.g. a 64-d shortlist of 100 through ``MemoryStore``, rescored at
 full dims) against full-dims search. Truncated vectors are the full ones truncated and
 renormalised, which is what ``Embedder(dimensions=N)`` returns (tests/test_matryoshka.py
 checks the equality). Corpus embeddings go to the persistent ``EmbeddingCache`` under
@@ -49,11 +49,15 @@ def exact_run(
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--funnel-dims", type=int, default=64)
-    ap.add_argument("--shortlist", type=int, default=100)
+    ap.add_argument(
+        "--funnels",
+        default="64x100,64x300,128x100",
+        help="funnel configurations DIMSxSHORTLIST; the first is the headline one",
+    )
     ap.add_argument("--batch-size", type=int, default=64)
     ap.add_argument("--write-docs", action="store_true", help="update docs/embedding.md + PNG")
     args = ap.parse_args(argv)
+    funnels = [tuple(int(x) for x in f.split("x")) for f in args.funnels.split(",")]
 
     from embedweave.cache import EmbeddingCache
     from embedweave.embedding import Embedder
@@ -96,37 +100,44 @@ def main(argv: list[str] | None = None) -> int:
 
         # Funnel through the Store interface: low-dim shortlist, full-dim rescoring.
         full = emb.space()
-        store = MemoryStore([full, low_space(full, args.funnel_dims)])
+        lows = sorted({d for d, _ in funnels})
+        store = MemoryStore([full] + [low_space(full, d) for d in lows])
+        vectors: dict[str, np.ndarray] = {full.name: D}
+        for d in lows:
+            vectors = with_low_vectors(vectors, full, d)
         chunks = [Chunk(d, 0, t) for d, t in zip(dids, docs, strict=True)]
-        store.upsert(chunks, with_low_vectors({full.name: D}, full, args.funnel_dims))
+        store.upsert(chunks, vectors)
         by_chunk = {c.id: c.document_id for c in chunks}
-        t0 = time.perf_counter()
-        run = {
-            qid: [
-                by_chunk[h.id]
-                for h in funnel_search(
-                    store, Q[i], space=full.name, funnel=(args.funnel_dims, args.shortlist), k=10
-                )
-            ]
-            for i, qid in enumerate(qids)
-        }
-        secs = time.perf_counter() - t0
-        funnel = 100 * evaluate(run, ds.qrels, (10,), ("ndcg",))["ndcg@10"]
         full_score = results[model][emb.dims]
-        mem = funnel_memory(len(docs), emb.dims, args.funnel_dims)
-        funnel_rows.append((model, emb.dims, full_score, funnel, funnel / full_score, mem))
-        print(
-            f"  funnel {args.funnel_dims}d x {args.shortlist} -> {emb.dims}d: nDCG@10 "
-            f"{funnel:.2f} = {funnel / full_score:.1%} of full ({secs:.1f}s for "
-            f"{len(qids)} queries); {mem.summary()}",
-            flush=True,
-        )
+        for low_dims, shortlist in funnels:
+            t0 = time.perf_counter()
+            run = {
+                qid: [
+                    by_chunk[h.id]
+                    for h in funnel_search(
+                        store, Q[i], space=full.name, funnel=(low_dims, shortlist), k=10
+                    )
+                ]
+                for i, qid in enumerate(qids)
+            }
+            secs = time.perf_counter() - t0
+            funnel = 100 * evaluate(run, ds.qrels, (10,), ("ndcg",))["ndcg@10"]
+            mem = funnel_memory(len(docs), emb.dims, low_dims)
+            funnel_rows.append(
+                (model, emb.dims, low_dims, shortlist, full_score, funnel, funnel / full_score, mem)
+            )
+            print(
+                f"  funnel {low_dims}d x {shortlist} -> {emb.dims}d: nDCG@10 "
+                f"{funnel:.2f} = {funnel / full_score:.1%} of full ({secs:.1f}s for "
+                f"{len(qids)} queries); {mem.summary()}",
+                flush=True,
+            )
 
     table = render(results, funnel_rows, args)
     print()
     print(table)
     if args.write_docs:
-        plot(results, funnel_rows, args.funnel_dims, PLOT)
+        plot(results, funnel_rows, PLOT)
         from embed_throughput import write_block
 
         write_block(DOCS, "sweep", table)
@@ -137,6 +148,7 @@ def main(argv: list[str] | None = None) -> int:
 def render(
     results: dict[str, dict[int, float]], funnel_rows: list, args: argparse.Namespace
 ) -> str:
+    """Markdown tables: quality per dims, then funnel configurations."""
     lines = [
         "| model | Matryoshka-trained | dims | nDCG@10 | share of full dims | expected |",
         "|---|---|---:|---:|---:|---:|",
@@ -151,45 +163,49 @@ def render(
             )
     lines += [
         "",
-        f"Funnel: {args.funnel_dims}-d shortlist of {args.shortlist} (MemoryStore), "
-        "rescored exactly at full dims (goal >= 99% of full-dims nDCG@10):",
+        "Funnel: shortlist in the low-dims space (`MemoryStore`, exact), rescore the shortlist "
+        "at full dims (goal >= 99% of full-dims nDCG@10):",
         "",
-        "| model | full dims | full nDCG@10 | funnel nDCG@10 | funnel / full | "
-        "HNSW memory full -> funnel |",
-        "|---|---:|---:|---:|---:|---|",
+        "| model | funnel | full nDCG@10 | funnel nDCG@10 | funnel / full | "
+        "HNSW memory per vector, full -> funnel |",
+        "|---|---|---:|---:|---:|---|",
     ]
-    for model, dims, full, funnel, ratio, mem in funnel_rows:
+    for model, dims, low, shortlist, full, funnel, ratio, mem in funnel_rows:
         lines.append(
-            f"| {model} | {dims} | {full:.1f} | {funnel:.1f} | {ratio:.1%} | "
-            f"{mem.full_vector_bytes + mem.link_bytes} -> {mem.low_vector_bytes + mem.link_bytes}"
-            f" B/vector ({mem.saved_fraction:.0%} less) |"
+            f"| {model} | {low}-d x {shortlist} -> {dims}-d | {full:.1f} | {funnel:.1f} | "
+            f"{ratio:.1%} | {mem.full_vector_bytes + mem.link_bytes} B -> "
+            f"{mem.low_vector_bytes + mem.link_bytes} B ({mem.saved_fraction:.0%} less) |"
         )
-    lines += ["", f"Reproduce: `{COMMAND} --write-docs`"]
+    flag = "" if args.funnels == "64x100,64x300,128x100" else f" --funnels {args.funnels}"
+    lines += ["", f"Reproduce: `{COMMAND} --write-docs{flag}`"]
     return "\n".join(lines)
 
 
-def plot(
-    results: dict[str, dict[int, float]], funnel_rows: list, funnel_dims: int, path: Path
-) -> None:
+def plot(results: dict[str, dict[int, float]], funnel_rows: list, path: Path) -> None:
+    """Quality vs dims per model; funnel results as markers at their shortlist dims."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=120)
+    fig, ax = plt.subplots(figsize=(9.0, 4.4), dpi=120)
     colors = ("tab:blue", "tab:orange")
     for (model, by_dims), color in zip(results.items(), colors, strict=True):
         dims = sorted(by_dims)
         trained = " (Matryoshka-trained)" if model.startswith("wordllama") else " (not trained)"
         ax.plot(dims, [by_dims[d] for d in dims], "o-", color=color, label=model + trained)
-    for (model, _, _, funnel, _, _), color in zip(funnel_rows, colors, strict=True):
+    color_of = dict(zip(results, colors, strict=True))
+    markers = {}
+    for model, _, low, shortlist, _, funnel, _, _ in funnel_rows:
+        marker = markers.setdefault(shortlist, "*^sDv"[len(markers) % 5])
         ax.plot(
-            [funnel_dims],
+            [low],
             [funnel],
-            "*",
-            color=color,
-            markersize=13,
-            label=f"{model} funnel {funnel_dims}d -> full",
+            marker,
+            color=color_of[model],
+            markersize=10,
+            alpha=0.8,
+            label=f"{model} funnel {low}-d x {shortlist}",
         )
     ax.set_xscale("log", base=2)
     ax.set_xticks([64, 128, 256, 384])
@@ -198,7 +214,7 @@ def plot(
     ax.set_ylabel("SciFact test nDCG@10")
     ax.set_title("Quality vs dims (truncate + renormalise)")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.02, 0.5))
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)

@@ -302,7 +302,8 @@ class Embedder:
             with self._lock:
                 self.truncated += len(over)
             warnings.warn(
-                f"{len(over)} of {len(texts)} texts exceed the {self.max_seq_length}-token window "
+                f"{len(over)} of {len(texts)} texts sent to the model exceed the "
+                f"{self.max_seq_length}-token window "
                 f"of {self.model_name!r} and were truncated (first at index {positions[over[0]]})",
                 TruncationWarning,
                 stacklevel=4,
