@@ -109,7 +109,11 @@ def main(argv: list[str] | None = None) -> int:
         store.upsert(chunks, vectors)
         by_chunk = {c.id: c.document_id for c in chunks}
         full_score = results[model][emb.dims]
+        full_top10 = exact_run(Q, D, qids, dids, k=10)
         for low_dims, shortlist in funnels:
+            # How much of the full-dims top 10 the low-dims shortlist still holds.
+            pool = exact_run(truncate(Q, low_dims), truncate(D, low_dims), qids, dids, shortlist)
+            kept = np.mean([len(set(full_top10[q]) & set(pool[q])) / 10 for q in qids])
             t0 = time.perf_counter()
             run = {
                 qid: [
@@ -124,12 +128,22 @@ def main(argv: list[str] | None = None) -> int:
             funnel = 100 * evaluate(run, ds.qrels, (10,), ("ndcg",))["ndcg@10"]
             mem = funnel_memory(len(docs), emb.dims, low_dims)
             funnel_rows.append(
-                (model, emb.dims, low_dims, shortlist, full_score, funnel, funnel / full_score, mem)
+                (
+                    model,
+                    emb.dims,
+                    low_dims,
+                    shortlist,
+                    full_score,
+                    funnel,
+                    funnel / full_score,
+                    mem,
+                    kept,
+                )
             )
             print(
                 f"  funnel {low_dims}d x {shortlist} -> {emb.dims}d: nDCG@10 "
                 f"{funnel:.2f} = {funnel / full_score:.1%} of full ({secs:.1f}s for "
-                f"{len(qids)} queries); {mem.summary()}",
+                f"{len(qids)} queries); full top 10 in shortlist {kept:.1%}; {mem.summary()}",
                 flush=True,
             )
 
@@ -167,13 +181,13 @@ def render(
         "at full dims (goal >= 99% of full-dims nDCG@10):",
         "",
         "| model | funnel | full nDCG@10 | funnel nDCG@10 | funnel / full | "
-        "HNSW memory per vector, full -> funnel |",
-        "|---|---|---:|---:|---:|---|",
+        "full top 10 in shortlist | HNSW memory per vector, full -> funnel |",
+        "|---|---|---:|---:|---:|---:|---|",
     ]
-    for model, dims, low, shortlist, full, funnel, ratio, mem in funnel_rows:
+    for model, dims, low, shortlist, full, funnel, ratio, mem, kept in funnel_rows:
         lines.append(
             f"| {model} | {low}-d x {shortlist} -> {dims}-d | {full:.1f} | {funnel:.1f} | "
-            f"{ratio:.1%} | {mem.full_vector_bytes + mem.link_bytes} B -> "
+            f"{ratio:.1%} | {kept:.1%} | {mem.full_vector_bytes + mem.link_bytes} B -> "
             f"{mem.low_vector_bytes + mem.link_bytes} B ({mem.saved_fraction:.0%} less) |"
         )
     flag = "" if args.funnels == "64x100,64x300,128x100" else f" --funnels {args.funnels}"
@@ -196,7 +210,7 @@ def plot(results: dict[str, dict[int, float]], funnel_rows: list, path: Path) ->
         ax.plot(dims, [by_dims[d] for d in dims], "o-", color=color, label=model + trained)
     color_of = dict(zip(results, colors, strict=True))
     markers = {}
-    for model, _, low, shortlist, _, funnel, _, _ in funnel_rows:
+    for model, _, low, shortlist, _, funnel, _, _, _ in funnel_rows:
         marker = markers.setdefault(shortlist, "*^sDv"[len(markers) % 5])
         ax.plot(
             [low],
