@@ -202,6 +202,20 @@ def test_english_query_fuses_both_spaces(router: Router, indexed: MemoryStore) -
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
 
 
+def test_space_weights_scale_each_spaces_rrf_share(router: Router,
+                                                    indexed: MemoryStore) -> None:
+    query = "When was the Eiffel Tower finished?"
+    half = Retriever(indexed, router, k=4, space_weights={"minilm": 0.5}).retrieve(query)
+    assert half[0].chunk.document_id == "eiffel"
+    assert half[0].score == pytest.approx(0.5 / 61 + 1 / 61)
+    only_shared = Retriever(indexed, router, k=4, space_weights={"minilm": 0}).retrieve(query)
+    assert all(h.spaces == (SHARED,) for h in only_shared)
+    with pytest.raises(ValueError, match="unknown space 'e5'"):
+        Retriever(indexed, router, space_weights={"e5": 1.0})
+    with pytest.raises(ValueError, match=">= 0"):
+        Retriever(indexed, router, space_weights={"minilm": -1.0})
+
+
 def test_filters_and_k(router: Router, indexed: MemoryStore) -> None:
     retriever = Retriever(indexed, router, k=10)
     hits = retriever.retrieve(FRENCH_QUERY, filters={"language": "en"})

@@ -313,6 +313,8 @@ class Retriever:
             funnel_dims=dims)`` so ``Index`` writes the low vectors).
         reranker: A ``Reranker``; it reorders the fused union of all candidates.
         candidates: Hits fetched per space before fusion (at least ``k``).
+        space_weights: RRF weight per space name (default 1.0; 0 drops the space's
+            list), e.g. to let the shared space outweigh a monolingual routed space.
 
     Raises:
         SpaceMismatchError: when the store's spaces differ from the router's.
@@ -330,6 +332,7 @@ class Retriever:
         funnel: tuple[int, int] | None = None,
         reranker: Reranker | None = None,
         candidates: int = 50,
+        space_weights: Mapping[str, float] | None = None,
     ) -> None:
         if mode not in ("vector", "keyword", "hybrid"):
             raise ValueError(f"mode must be 'vector', 'keyword' or 'hybrid', got {mode!r}")
@@ -344,6 +347,15 @@ class Retriever:
         self.candidates = validate_k(candidates)
         self.reranker = reranker
         self.funnel = _check_funnel(funnel, mode)
+        self.space_weights = dict(space_weights or {})
+        for name, w in self.space_weights.items():
+            if name not in self.router.spaces:
+                raise ValueError(
+                    f"space_weights names unknown space {name!r}; "
+                    f"spaces: {sorted(self.router.spaces)}"
+                )
+            if not (isinstance(w, (int, float)) and w >= 0):
+                raise ValueError(f"space weight of {name!r} must be a number >= 0, got {w!r}")
         if mode != "keyword":
             check_store_spaces(store, self.router)
 
@@ -423,7 +435,7 @@ class Retriever:
                         tenant=tenant,
                     )
                 lists.append(hits)
-            out.append(self._finish(q, lists, k))
+            out.append(self._finish(q, lists, k, d.spaces))
         return out
 
     async def aretrieve_many(
@@ -452,13 +464,19 @@ class Retriever:
             out[space] = {i: np.asarray(vecs[r], dtype=np.float32) for r, i in enumerate(idx)}
         return out
 
-    def _finish(self, query: str, lists: list[list[Hit]], k: int) -> list[Hit]:
+    def _finish(
+        self, query: str, lists: list[list[Hit]], k: int, spaces: Sequence[str] = ()
+    ) -> list[Hit]:
         """Fuse the per-space lists (RRF), rerank the union when configured; cut to ``k``."""
-        nonempty = [hits for hits in lists if hits]
-        if len(nonempty) > 1:
-            fused = reciprocal_rank_fusion(nonempty, k=self.rrf_k)
+        weights = [self.space_weights.get(s, 1.0) for s in spaces] or [1.0] * len(lists)
+        pairs = [(hits, w) for hits, w in zip(lists, weights, strict=True) if hits and w > 0]
+        if len(pairs) > 1:
+            if all(w == 1.0 for _, w in pairs):
+                fused = reciprocal_rank_fusion([h for h, _ in pairs], k=self.rrf_k)
+            else:
+                fused = weighted_rrf(pairs, k=self.rrf_k)
         else:
-            fused = list(nonempty[0]) if nonempty else []
+            fused = list(pairs[0][0]) if pairs else []
         if self.reranker is not None and fused:
             # the fused retrieval is the reranker's first stage
             first = [
@@ -467,6 +485,31 @@ class Retriever:
             ]
             return self.reranker.rerank(query, first, top_n=k)[:k]
         return fused[:k]
+
+
+def weighted_rrf(lists: Sequence[tuple[Sequence[Hit], float]], k: int = 60) -> list[Hit]:
+    """Reciprocal rank fusion with a weight per list: sum of w / (k + rank).
+
+    Args:
+        lists: (ranked hits, weight) pairs, best first.
+        k: RRF constant.
+
+    Returns:
+        Fused hits, best first; each keeps every space that found it.
+    """
+    if k <= 0:
+        raise ValueError(f"RRF k must be positive, got {k}")
+    scores: dict[str, float] = {}
+    first: dict[str, Hit] = {}
+    found: dict[str, list[str]] = {}
+    for hits, weight in lists:
+        for rank, h in enumerate(hits):
+            scores[h.id] = scores.get(h.id, 0.0) + weight / (k + rank + 1)
+            first.setdefault(h.id, h)
+            names = found.setdefault(h.id, [])
+            names.extend(s for s in h.spaces if s not in names)
+    order = sorted(scores, key=lambda i: -scores[i])
+    return [Hit(first[i].chunk, scores[i], tuple(found[i])) for i in order]
 
 
 def _check_funnel(funnel: tuple[int, int] | None, mode: str) -> tuple[int, int] | None:
