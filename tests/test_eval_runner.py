@@ -121,7 +121,8 @@ def test_alpha_sweep_ends_match_keyword_and_vector_runs(tiny, weaviate_server, t
     dense = r.run(PipelineConfig(model="minilm"))
     assert hybrid[0].metrics == pytest.approx(keyword.metrics)  # alpha 0 = BM25 ranking
     assert hybrid[2].metrics == pytest.approx(dense.metrics)  # alpha 1 = vector ranking
-    assert swept_field(hybrid) == "alpha" and swept_field([keyword, dense]) is None
+    assert swept_field(hybrid) == "alpha"
+    assert swept_field([keyword, *hybrid, dense]) == "alpha"  # BM25 = 0, dense = 1 on that axis
 
     table = results_table([*hybrid, keyword])
     assert "minilm hybrid a=0.5" in table and "bm25" in table and "ndcg@5" not in table
@@ -133,8 +134,10 @@ def test_alpha_sweep_ends_match_keyword_and_vector_runs(tiny, weaviate_server, t
     assert payload["results"][1]["metrics"] == hybrid[1].metrics
     png = plot_results(hybrid, tmp_path / "out" / "sweep.png", metrics=("ndcg@5", "mrr@5"))
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    bars = plot_results([keyword, dense], tmp_path / "bars.png")
-    assert bars.stat().st_size > 1000
+    other = dataclasses.replace(dense, config=PipelineConfig(model="wordllama-256"))
+    assert swept_field([dense, other]) is None  # two models: one bar per pipeline
+    bars = plot_results([dense, other], tmp_path / "bars.png")
+    assert bars.read_bytes()[:4] == b"\x89PNG"
 
 
 def test_truncated_dims_come_from_cached_full_vectors(tiny, weaviate_server) -> None:

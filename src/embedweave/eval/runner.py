@@ -338,13 +338,30 @@ _SWEEPABLE = {"alpha": "hybrid alpha (0 = BM25, 1 = vector)", "dims": "dimension
               "candidates": "candidates", "funnel": "funnel shortlist"}
 
 
+def _axis_value(config: PipelineConfig, name: str) -> Any:
+    """A config's value on a sweep axis; on the alpha axis BM25 is 0 and dense search 1."""
+    if name == "alpha":
+        return {"keyword": 0.0, "vector": 1.0}.get(config.mode, config.alpha)
+    if name == "dims" and config.dims is None and config.routing is None:
+        return _native_dims(config.model)
+    if name == "funnel":
+        return config.funnel[1] if config.funnel else None
+    return getattr(config, name)
+
+
 def swept_field(results: Sequence[EvalResult]) -> str | None:
-    """The one numeric config field that varies across results, if exactly one does."""
+    """The one config field that varies across results, if exactly one does (one model)."""
+    if len({json.dumps([r.config.model, r.config.routing], default=str) for r in results}) > 1:
+        return None
     varying = []
     for name in _SWEEPABLE:
-        values = {json.dumps(getattr(r.config, name)) for r in results}
+        values = {json.dumps(_axis_value(r.config, name)) for r in results}
         if len(values) > 1:
             varying.append(name)
+    if "alpha" in varying and len(varying) > 1:
+        return None
+    if "funnel" in varying and any(r.config.funnel is None for r in results):
+        return None
     return varying[0] if len(varying) == 1 else None
 
 
@@ -365,12 +382,7 @@ def plot_results(results: Sequence[EvalResult], path: str | os.PathLike[str], *,
     fig, ax = plt.subplots(figsize=(7, 4.2), dpi=120)
     if x_field is not None:
         def x_of(r: EvalResult) -> float:
-            v = getattr(r.config, x_field)
-            if x_field == "funnel":
-                return float(v[1]) if v else float("nan")
-            if x_field == "dims" and v is None:
-                return float(_native_dims(r.config.model))
-            return float(v)
+            return float(_axis_value(r.config, x_field))
 
         pts = sorted(results, key=x_of)
         xs = [x_of(r) for r in pts]
