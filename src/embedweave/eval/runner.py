@@ -546,7 +546,7 @@ class EvalRunner:
             count = 0
         version = self._server_version()
         h = self.hnsw
-        ef = "dynamic" if h.ef == -1 else str(h.ef)
+        ef = (f"dynamic {h.dynamic_ef_min}..{h.dynamic_ef_max}" if h.ef == -1 else str(h.ef))
         desc = (f"weaviate {version} HNSW (ef {ef}, efConstruction {h.ef_construction}, "
                 f"maxConnections {h.max_connections}, quantization {h.quantization})")
         return ws, count != len(self._doc_ids), desc
