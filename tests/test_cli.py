@@ -132,6 +132,43 @@ def test_ingest_query_ask_round_trip(capsys, corpus, store_args) -> None:
     assert json.loads(out)["collection_chunks"] == 5
 
 
+def test_ask_with_an_llm_server(capsys, corpus, store_args) -> None:
+    """`ask --llm` talks to any OpenAI-compatible server (here a local one)."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    seen: list[dict] = []
+
+    class Chat(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            seen.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            body = json.dumps({"choices": [{"message": {"content": "Dogs bark [1]."}}]}).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Chat)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        assert run_cli(capsys, "ingest", str(corpus / "pets.html"), *store_args)[0] == 0
+        code, out, err = run_cli(capsys, "ask", "Why do dogs bark?", *store_args, "--llm",
+                                 "local-model", "--llm-url",
+                                 f"http://127.0.0.1:{server.server_port}/v1", "--json")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert code == 0, err
+    ans = json.loads(out)
+    assert ans["answer"] == "Dogs bark [1]." and ans["method"] == "llm:local-model"
+    assert ans["cited"] == [1]
+    prompt = seen[0]["messages"][0]["content"]
+    assert "Dogs bark loudly at the mailman" in prompt and "Question: Why do dogs bark?" in prompt
+
+
 def test_errors_have_messages_and_exit_codes(capsys, corpus, store_args, tmp_path) -> None:
     code, _, err = run_cli(capsys, "query", "anything", *store_args)
     assert code == 1 and "does not exist" in err and "embedweave ingest" in err

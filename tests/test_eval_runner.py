@@ -247,3 +247,13 @@ def test_scifact_slice_hnsw_matches_exact_search(weaviate_server) -> None:
     assert abs(hnsw.metrics["ndcg@10"] - exact.metrics["ndcg@10"]) < 0.005
     assert exact.metrics["ndcg@10"] > 0.4  # WordLlama: 51.6 on the full corpus
     assert len(hnsw.per_query) == 100
+
+
+def test_routing_config_runs_every_space(tiny, weaviate_server) -> None:
+    table = {"routes": {"en": "minilm", "*": "use-multilingual"}, "shared": "use-multilingual"}
+    config = PipelineConfig(routing=table)
+    r = runner(tiny, weaviate_server, keep=False)
+    result = r.run(config)
+    assert config.label == "routing:table dense"
+    assert set(r.router(config).spaces) == {"minilm", "use_multilingual"}
+    assert result.metrics["ndcg@1"] > 0.5  # English queries: MiniLM + USE fused by RRF
