@@ -135,7 +135,7 @@ def sources_from_hits(hits: Sequence[Hit]) -> list[Source]:
 
 
 def split_sentences(text: str) -> list[str]:
-    """Prose sentences of a chunk: code fences, table rules and heading lines left out.
+    """Prose sentences of a chunk: code blocks, tables and heading lines left out.
 
     Lines of one paragraph (or list item) are joined first, so a sentence wrapped over
     several lines stays whole.
@@ -148,14 +148,12 @@ def split_sentences(text: str) -> list[str]:
             in_code = not in_code
             blocks.append([])
             continue
-        if in_code or not stripped or _NOT_PROSE.match(line):
-            blocks.append([])
+        if in_code or not stripped or _NOT_PROSE.match(line) or stripped.startswith("|"):
+            blocks.append([])  # tables are data, not sentences to quote
             continue
-        if _ITEM.match(line) or stripped.startswith("|"):
-            blocks.append([])  # a list item or table row starts a new block
+        if _ITEM.match(line):
+            blocks.append([])  # a list item starts a new block
         blocks[-1].append(_ITEM.sub("", stripped))
-        if stripped.startswith("|"):
-            blocks.append([])
     out: list[str] = []
     for block in blocks:
         if not block:
