@@ -14,6 +14,7 @@ noise, and run `embedweave eval --dims 64,128,256 --model wordllama-256` for Sci
 from __future__ import annotations
 
 import argparse
+import tempfile
 from pathlib import Path
 
 from _common import DATA, DOCS, add_weaviate_args, read_jsonl, weaviate
@@ -50,8 +51,9 @@ def docs_dataset():  # type: ignore[no-untyped-def]
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--plot", type=Path, default=Path("matryoshka_tradeoff.png"),
-                        help="where to write the plot (default ./matryoshka_tradeoff.png)")
+    default_plot = Path(tempfile.gettempdir()) / "embedweave-examples" / "matryoshka_tradeoff.png"
+    parser.add_argument("--plot", type=Path, default=default_plot,
+                        help=f"where to write the plot (default {default_plot})")
     add_weaviate_args(parser, "unused")
     args = parser.parse_args()
 
