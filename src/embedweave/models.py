@@ -423,6 +423,9 @@ def _install_hint(name: str) -> str:
     )
 
 
+_NOT_TORCH = ["onnx/*", "openvino/*", "*.onnx", "*.h5", "*.msgpack", "*.ot", "tf_model*", "flax*"]
+
+
 def _hub_folder(name: str) -> Path:
     try:
         from huggingface_hub import snapshot_download
@@ -438,7 +441,8 @@ def _hub_folder(name: str) -> Path:
                 f"TRANSFORMERS_OFFLINE is set). {_install_hint(name)}"
             ) from local_exc
     try:
-        return Path(snapshot_download(name))
+        # Skip other frameworks' copies of the weights (ONNX, OpenVINO, TF, Flax).
+        return Path(snapshot_download(name, ignore_patterns=_NOT_TORCH))
     except Exception as exc:
         raise ModelNotAvailableError(
             f"model {name!r} is not a bundled name, not a local folder, and could not be "
