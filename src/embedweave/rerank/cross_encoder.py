@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -70,6 +71,10 @@ class CrossEncoderScorer:
         self.batch_size = batch_size
         self.max_length = max_length
         self.normalize = normalize
+        # HF fast tokenizers raise "Already borrowed" when one instance is used from two
+        # threads at once (arerank runs in worker threads); the forward pass is CPU/GPU
+        # bound anyway, so calls are serialised.
+        self._lock = threading.Lock()
 
     def score(self, query: str, texts: Sequence[str]) -> np.ndarray:
         """One relevance score per text, in input order (float64)."""
@@ -77,15 +82,16 @@ class CrossEncoderScorer:
 
         if not texts:
             return np.zeros(0)
-        self._warn_truncated(query, texts)
         activation = torch.nn.Sigmoid() if self.normalize else torch.nn.Identity()
-        scores = self.model.predict(
-            [(query, t) for t in texts],
-            batch_size=self.batch_size,
-            activation_fn=activation,
-            show_progress_bar=False,
-            convert_to_numpy=True,
-        )
+        with self._lock:
+            self._warn_truncated(query, texts)
+            scores = self.model.predict(
+                [(query, t) for t in texts],
+                batch_size=self.batch_size,
+                activation_fn=activation,
+                show_progress_bar=False,
+                convert_to_numpy=True,
+            )
         out = np.asarray(scores, dtype=np.float64).reshape(-1)
         if out.shape[0] != len(texts) or not np.all(np.isfinite(out)):
             raise ValueError(
