@@ -33,10 +33,19 @@ $(WEAVIATE_BIN):
 demo: setup
 	$(PY) examples/llama_index_rag.py
 
-test: setup
-	$(VENV)/bin/ruff check src integrations tests benchmarks examples
-	$(VENV)/bin/mypy
+test: setup lint typecheck
 	$(PY) -m pytest
+
+lint: setup
+	$(VENV)/bin/ruff check src integrations tests benchmarks examples
+
+typecheck: setup
+	$(VENV)/bin/mypy
+	cd integrations/llama-index && MYPYPATH=. ../../$(VENV)/bin/mypy --namespace-packages \
+		--explicit-package-bases --ignore-missing-imports \
+		-p llama_index.embeddings.embedweave -p llama_index.postprocessor.embedweave_rerank \
+		-p llama_index.vector_stores.embedweave -p llama_index.retrievers.embedweave
+	cd integrations/langchain && ../../$(VENV)/bin/mypy --ignore-missing-imports langchain_embedweave
 
 bench-hnsw: setup
 	$(PY) benchmarks/hnsw_recall.py
