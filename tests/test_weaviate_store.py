@@ -240,3 +240,24 @@ def test_named_vector_per_space(weaviate_server, collection_name):
     finally:
         s.drop()
         s.close()
+
+
+def test_flat_space_beside_hnsw_for_funnel(weaviate_server, collection_name):
+    full = VectorSpace("full", model="m", fingerprint="f", dims=8)
+    low = VectorSpace("full_d4", model="m", fingerprint="f:4", dims=4)
+    s = WeaviateStore(collection_name, [full, low], server=weaviate_server,
+                      flat_spaces=["full"])
+    try:
+        cfg = s._collection.config.get().vector_config
+        assert type(cfg["full"].vector_index_config).__name__.endswith("Flat")
+        assert type(cfg["full_d4"].vector_index_config).__name__.endswith("HNSW")
+        rng = np.random.default_rng(4)
+        vecs = _unit(rng, 10, 8)
+        chunks = [Chunk("d", i, f"t{i}") for i in range(10)]
+        s.upsert(chunks, {"full": vecs, "full_d4": vecs[:, :4]})
+        assert s.search(vecs[3], space="full", k=1)[0].id == chunks[3].id
+        with pytest.raises(ValueError, match="not among the given spaces"):
+            WeaviateStore(collection_name, [full], server=weaviate_server, flat_spaces=["x"])
+    finally:
+        s.drop()
+        s.close()

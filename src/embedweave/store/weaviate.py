@@ -75,6 +75,9 @@ class WeaviateStore(Store):
         multi_tenancy: Create the collection multi-tenant (tenants made on first write).
         batch_size: Objects per write request.
         create: Create the collection when missing (else raise).
+        flat_spaces: Spaces stored with a flat (brute-force) index instead of HNSW: no
+            graph in memory. For the full-dims space of a funnel, whose vectors are only
+            fetched to rescore a low-dims shortlist, or for small collections.
     """
 
     def __init__(
@@ -91,6 +94,7 @@ class WeaviateStore(Store):
         multi_tenancy: bool = False,
         batch_size: int = 256,
         create: bool = True,
+        flat_spaces: Sequence[str] = (),
     ) -> None:
         if not _COLLECTION_RE.match(collection):
             raise ValueError(
@@ -103,6 +107,10 @@ class WeaviateStore(Store):
         self.hnsw = hnsw or HnswConfig()
         self.multi_tenancy = multi_tenancy
         self.batch_size = batch_size
+        self.flat_spaces = frozenset(flat_spaces)
+        unknown = self.flat_spaces - {sp.name for sp in spaces}
+        if unknown:
+            raise ValueError(f"flat_spaces {sorted(unknown)} are not among the given spaces")
         self._owns_client = client is None
         self._client = client if client is not None else _connect(url, grpc_port, api_key, server)
         self.spaces: dict[str, VectorSpace] = {}
@@ -176,6 +184,9 @@ class WeaviateStore(Store):
         from weaviate.classes.config import Configure
 
         index, quantizer = self.hnsw.to_weaviate(space.distance)
+        if space.name in self.flat_spaces:
+            index = Configure.VectorIndex.flat(distance_metric=index.distance)
+            quantizer = None
         return Configure.Vectors.self_provided(
             name=space.name, vector_index_config=index, quantizer=quantizer
         )
