@@ -67,3 +67,11 @@ def pytest_terminal_summary(terminalreporter: object) -> None:
     """Say which real Weaviate the suite ran against (acceptance evidence)."""
     for line in _SERVER_LINES:
         terminalreporter.write_line(line)  # type: ignore[attr-defined]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """``slow`` tests may train the default reranker on first use (tens of minutes on a
+    cold cache, 2 CPU cores): give them an hour instead of the suite's 15-minute limit."""
+    for item in items:
+        if item.get_closest_marker("slow") and not item.get_closest_marker("timeout"):
+            item.add_marker(pytest.mark.timeout(3600))
