@@ -45,8 +45,9 @@ class Reranker:
         normalize: Cross-encoder only: sigmoid the logits into (0, 1), which makes one
             threshold meaningful across queries. Cohere scores are already in [0, 1].
         batch_size: Cross-encoder pairs per forward pass.
-        max_length: Cross-encoder token limit of a (query, text) pair; longer pairs are
-            cut and reported with a ``TruncationWarning``.
+        max_length: Cross-encoder token limit of a (query, text) pair, capped at the
+            model's own (the default model's is the length it was trained at); longer
+            pairs are cut and reported with a ``TruncationWarning``.
         device: Cross-encoder torch device; ``None`` = CUDA when available, else CPU.
         api_key: Cohere key; default ``$CO_API_KEY``.
         base_url: Cohere API root; default ``https://api.cohere.com``.
@@ -99,6 +100,11 @@ class Reranker:
     def model_name(self) -> str:
         """The model's folder, Hugging Face id or Cohere name."""
         return self._scorer.name
+
+    @property
+    def max_length(self) -> int | None:
+        """Token limit in effect for the cross-encoder (``None`` for Cohere)."""
+        return getattr(self._scorer, "max_length", None)
 
     def score(self, query: str, texts: Sequence[str]) -> np.ndarray:
         """Relevance score of each text for ``query``, in input order."""

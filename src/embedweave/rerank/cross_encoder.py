@@ -26,8 +26,9 @@ class CrossEncoderScorer:
         model: Local folder or Hugging Face id; ``None`` = the SciFact reranker trained here
             (``embedweave.train.default_reranker_path()``, trained on first use).
         batch_size: Pairs per forward pass.
-        max_length: Token limit of a pair; longer pairs are cut from the text's end and
-            counted in a ``TruncationWarning``.
+        max_length: Token limit of a pair, capped at the model's own limit (its tokenizer's
+            ``model_max_length``: a model trained on shorter pairs is used at that length);
+            longer pairs are cut from the text's end and counted in a ``TruncationWarning``.
         device: Torch device; ``None`` lets sentence-transformers pick (CUDA when present).
         normalize: Map logits to (0, 1) with a sigmoid; raw logits otherwise.
 
@@ -50,7 +51,7 @@ class CrossEncoderScorer:
 
         source = _resolve_source(model)
         try:
-            self.model = CrossEncoder(source, device=device, max_length=max_length)
+            self.model = CrossEncoder(source, device=device)
         except OSError as exc:
             raise ModelNotAvailableError(
                 f"cross-encoder {source!r} could not be loaded ({exc}). Without Hugging Face "
@@ -67,9 +68,11 @@ class CrossEncoderScorer:
             raise ValueError(
                 f"max_length={max_length} exceeds {source!r}'s {limit} position embeddings"
             )
+        own = self.model.max_seq_length
+        self.max_length = min(max_length, own) if own else max_length
+        self.model.max_seq_length = self.max_length
         self.name = source
         self.batch_size = batch_size
-        self.max_length = max_length
         self.normalize = normalize
         # HF fast tokenizers raise "Already borrowed" when one instance is used from two
         # threads at once (arerank runs in worker threads); the forward pass is CPU/GPU
