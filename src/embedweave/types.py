@@ -75,6 +75,8 @@ class Hit:
         spaces: Names of the embedding spaces (or ``"bm25"``) whose search found it.
         first_stage_score: Score before reranking, kept so callers can inspect both.
         first_stage_rank: 0-based rank before reranking.
+        rerank_score: The reranking model's own score (``score`` too, unless the reranker
+            blends it with the first-stage score).
         vectors: Stored vectors by space name, when they were requested.
     """
 
@@ -83,6 +85,7 @@ class Hit:
     spaces: tuple[str, ...] = ()
     first_stage_score: float | None = None
     first_stage_rank: int | None = None
+    rerank_score: float | None = None
     vectors: dict[str, list[float]] = field(default_factory=dict)
 
     @property

@@ -14,6 +14,8 @@ from typing import Literal, Protocol
 
 import numpy as np
 
+from embedweave.precision import Precision
+from embedweave.rerank.blend import blend_scores, check_blend
 from embedweave.rerank.cohere import CohereRerankError, CohereScorer
 from embedweave.rerank.cross_encoder import CrossEncoderScorer, TruncationWarning
 from embedweave.types import Hit
@@ -42,6 +44,11 @@ class Reranker:
         backend: ``"cross-encoder"`` (local, sentence-transformers) or ``"cohere"``.
         top_n: Default number of hits to keep; ``None`` keeps all.
         score_threshold: Default minimum rerank score to keep a hit; ``None`` keeps all.
+            It applies to the model's own score (``rerank_score``), blended or not.
+        blend: ``None`` orders by the rerank score alone. A weight in (0, 1] orders by
+            ``blend * minmax(rerank) + (1 - blend) * minmax(first stage)`` over the
+            candidate list, keeping what the first stage knew (useful when the reranker
+            is weaker than, or different from, the first stage; see docs/reranking.md).
         normalize: Cross-encoder only: sigmoid the logits into (0, 1), which makes one
             threshold meaningful across queries. Cohere scores are already in [0, 1].
         batch_size: Cross-encoder pairs per forward pass.
@@ -49,6 +56,9 @@ class Reranker:
             model's own (the default model's is the length it was trained at); longer
             pairs are cut and reported with a ``TruncationWarning``.
         device: Cross-encoder torch device; ``None`` = CUDA when available, else CPU.
+        precision: Cross-encoder arithmetic: ``auto`` (bf16 autocast where the device runs
+            it natively, ~2.5x faster on such CPUs with the same ranking; else fp32),
+            ``fp32`` or ``bf16``.
         api_key: Cohere key; default ``$CO_API_KEY``.
         base_url: Cohere API root; default ``https://api.cohere.com``.
 
@@ -68,11 +78,14 @@ class Reranker:
         batch_size: int = 32,
         max_length: int = 512,
         device: str | None = None,
+        precision: Precision = "auto",
+        blend: float | None = None,
         api_key: str | None = None,
         base_url: str | None = None,
     ) -> None:
         self.top_n = _check_top_n(top_n)
         self.score_threshold = _check_threshold(score_threshold)
+        self.blend = check_blend(blend)
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         if max_length < 2:
@@ -84,11 +97,11 @@ class Reranker:
                 raise ValueError("api_key and base_url apply to backend='cohere' only")
             self._scorer = CrossEncoderScorer(
                 model, batch_size=batch_size, max_length=max_length, device=device,
-                normalize=normalize,
+                normalize=normalize, precision=precision,
             )
         elif backend == "cohere":
-            if device is not None:
-                raise ValueError("device applies to backend='cross-encoder' only")
+            if device is not None or precision != "auto":
+                raise ValueError("device and precision apply to backend='cross-encoder' only")
             if model is not None and not isinstance(model, str):
                 raise ValueError(f"a Cohere model is a name, not a path: {model!r}")
             self._scorer = CohereScorer(model, api_key=api_key, base_url=base_url)
@@ -105,6 +118,11 @@ class Reranker:
     def max_length(self) -> int | None:
         """Token limit in effect for the cross-encoder (``None`` for Cohere)."""
         return getattr(self._scorer, "max_length", None)
+
+    @property
+    def precision(self) -> str | None:
+        """Cross-encoder arithmetic in effect, ``fp32`` or ``bf16`` (``None`` for Cohere)."""
+        return getattr(self._scorer, "precision", None)
 
     def score(self, query: str, texts: Sequence[str]) -> np.ndarray:
         """Relevance score of each text for ``query``, in input order."""
@@ -128,7 +146,8 @@ class Reranker:
             score_threshold: Drop hits scoring below it; default the constructor's.
 
         Returns:
-            New ``Hit`` objects: ``score`` is the rerank score; ``first_stage_score`` and
+            New ``Hit`` objects: ``score`` is the rerank score (or the blended score with
+            ``blend``), ``rerank_score`` the model's own; ``first_stage_score`` and
             ``first_stage_rank`` keep earlier values when set, else the input score and
             position. Ties keep first-stage order.
         """
@@ -138,7 +157,7 @@ class Reranker:
         if not hits:
             return []
         scores = self._scorer.score(query, [h.chunk.text for h in hits])
-        return _order(hits, scores, limit, threshold)
+        return _order(hits, scores, limit, threshold, self.blend)
 
     async def arerank(
         self,
@@ -155,7 +174,7 @@ class Reranker:
         if not hits:
             return []
         scores = await self._scorer.ascore(query, [h.chunk.text for h in hits])
-        return _order(hits, scores, limit, threshold)
+        return _order(hits, scores, limit, threshold, self.blend)
 
     def _limits(
         self, top_n: int | None, score_threshold: float | None
@@ -168,23 +187,32 @@ class Reranker:
 
     def __repr__(self) -> str:
         return (f"Reranker(model={self.model_name!r}, backend={self.backend!r}, "
-                f"top_n={self.top_n}, score_threshold={self.score_threshold})")
+                f"top_n={self.top_n}, score_threshold={self.score_threshold}, "
+                f"blend={self.blend})")
 
 
 def _order(
-    hits: list[Hit], scores: np.ndarray, top_n: int | None, threshold: float | None
+    hits: list[Hit],
+    scores: np.ndarray,
+    top_n: int | None,
+    threshold: float | None,
+    blend: float | None = None,
 ) -> list[Hit]:
+    first = [h.score if h.first_stage_score is None else h.first_stage_score for h in hits]
+    final = scores if blend is None else blend_scores(scores, np.array(first), blend)
     out = [
         dataclasses.replace(
             h,
-            score=float(s),
-            first_stage_score=h.score if h.first_stage_score is None else h.first_stage_score,
+            score=float(f),
+            rerank_score=float(s),
+            first_stage_score=first[i],
             first_stage_rank=i if h.first_stage_rank is None else h.first_stage_rank,
         )
-        for i, (h, s) in enumerate(zip(hits, scores, strict=True))
+        for i, (h, s, f) in enumerate(zip(hits, scores, final, strict=True))
     ]
     order = sorted(range(len(out)), key=lambda i: (-out[i].score, i))
-    ranked = [out[i] for i in order if threshold is None or out[i].score >= threshold]
+    ranked = [out[i] for i in order
+              if threshold is None or float(scores[i]) >= threshold]
     return ranked if top_n is None else ranked[:top_n]
 
 
