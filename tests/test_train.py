@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import random
 
 import pytest
+import torch
 from sentence_transformers import CrossEncoder
 
 from embedweave import cli
@@ -15,10 +17,13 @@ from embedweave.rerank import Reranker
 from embedweave.train import (
     MANIFEST,
     RerankerTrainConfig,
+    base_model_path,
     bm25_candidates,
     default_reranker_path,
+    dense_candidates,
     is_trained,
     mine_groups,
+    negative_candidates,
     title_dataset,
     train_reranker,
 )
@@ -33,26 +38,34 @@ def train_data():
     return load_scifact("train")
 
 
-def test_hard_negatives_are_uncited_bm25_candidates(train_data):
+def test_hard_negatives_are_uncited_bm25_and_dense_candidates(train_data):
     qids = sorted(train_data.queries)[:20]
     texts = {d: train_data.doc_text(d) for d in train_data.corpus}
     queries = {q: train_data.queries[q] for q in qids}
-    cands = bm25_candidates(texts, queries, 10)
-    assert all(len(c) == 10 for c in cands.values())
-    data = type(train_data)(train_data.name, train_data.split, train_data.corpus, queries,
-                            train_data.qrels)
-    groups = mine_groups(data, TINY, cands, random.Random(0))
+    bm25 = bm25_candidates(texts, queries, TINY.negative_pool)
+    dense = dense_candidates(texts, queries, TINY.negative_pool)
+    assert all(len(c) == TINY.negative_pool for c in (*bm25.values(), *dense.values()))
+    pools = negative_candidates(texts, queries, TINY)
+    for q in qids:
+        assert set(pools[q]) == set(bm25[q]) | set(dense[q])
+        interleaved = [bm25[q][0], dense[q][0], bm25[q][1]]
+        assert pools[q][:2] == list(dict.fromkeys(interleaved))[:2]
+    assert any(set(dense[q]) - set(bm25[q]) for q in qids)  # the dense miner adds negatives
+    bm25_only = negative_candidates(texts, queries, dataclasses.replace(TINY, miners=("bm25",)))
+    assert bm25_only == bm25
+    data = dataclasses.replace(train_data, queries=queries)
+    groups = mine_groups(data, TINY, pools, random.Random(0))
     assert len(groups) == sum(len(train_data.qrels[q]) for q in qids)
     by_claim = {train_data.queries[q]: q for q in qids}
     for claim, pos, negs in groups:
         q = by_claim[claim]
         cited = {train_data.doc_text(d) for d in train_data.qrels[q]}
-        pool = {texts[d] for d in cands[q][: TINY.negative_pool]}
+        pool = {texts[d] for d in pools[q]}
         assert pos in cited
         assert len(negs) == TINY.negatives and len(set(negs)) == TINY.negatives
         assert all(n in pool and n not in cited for n in negs)
     # seeded: the same config mines the same groups
-    assert mine_groups(data, TINY, cands, random.Random(0)) == groups
+    assert mine_groups(data, TINY, pools, random.Random(0)) == groups
 
 
 def test_title_pairs_hide_the_title_from_the_body(train_data):
@@ -90,13 +103,19 @@ def test_bad_inputs_are_named(tmp_path):
         RerankerTrainConfig(negatives=5, negative_pool=3)
     with pytest.raises(ValueError, match="epochs"):
         RerankerTrainConfig(epochs=0)
-    with pytest.raises(ValueError, match="not in SciFact train"):
+    with pytest.raises(ValueError, match="miners"):
+        RerankerTrainConfig(miners=("bm25", "splade"))
+    with pytest.raises(ValueError, match="miners"):
+        RerankerTrainConfig(miners=())
+    with pytest.raises(ValueError, match="not in the train split"):
         train_reranker(tmp_path / "x", TINY, query_ids=["no-such-claim"])
 
 
 def test_fingerprint_follows_the_recipe():
     assert RerankerTrainConfig().fingerprint() == RerankerTrainConfig().fingerprint()
     assert RerankerTrainConfig(seed=1).fingerprint() != RerankerTrainConfig().fingerprint()
+    assert (RerankerTrainConfig(miners=("bm25",)).fingerprint()
+            != RerankerTrainConfig().fingerprint())
 
 
 @pytest.mark.slow
@@ -117,3 +136,90 @@ def test_cli_reports_the_cached_reranker(capsys):
     assert cli.main(["train", "reranker", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["path"] == str(path) and out["train_claims"] == 809
+    assert cli.main(["train-reranker", "--json"]) == 0  # the one-word spelling
+    assert json.loads(capsys.readouterr().out) == out
+
+
+# A tiny task, written here: each passage answers exactly one question. The reranker is
+# trained on 14 of the questions and must rank the right passage first for the other 6.
+TOPICS = [
+    ("Honey bees communicate the direction of flowers to their hive mates with a waggle "
+     "dance.", "How do bees tell each other where flowers are?"),
+    ("The Great Wall of China was built over many centuries to protect against northern "
+     "invasions.", "Why was the Great Wall of China built?"),
+    ("Penicillin was discovered by Alexander Fleming in 1928 when mould killed bacteria "
+     "in a dish.", "Who discovered penicillin?"),
+    ("Volcanic eruptions happen when magma rises through the crust and escapes as lava "
+     "and ash.", "What causes a volcano to erupt?"),
+    ("Sourdough bread rises because wild yeast and lactic acid bacteria ferment the "
+     "dough.", "What makes sourdough bread rise?"),
+    ("The marathon distance of 42.195 kilometres was fixed at the 1908 London Olympics.",
+     "How long is a marathon race?"),
+    ("Tides are caused mainly by the gravitational pull of the moon on the oceans.",
+     "What causes ocean tides?"),
+    ("Chess originated in India around the sixth century as a game called chaturanga.",
+     "Where did the game of chess come from?"),
+    ("Insulin is a hormone made by the pancreas that lets cells take up glucose.",
+     "Which organ produces insulin?"),
+    ("The Rosetta Stone helped scholars decipher Egyptian hieroglyphs because it carries "
+     "the same text in Greek.", "How were Egyptian hieroglyphs deciphered?"),
+    ("Rainbows appear when sunlight is refracted and reflected inside raindrops, "
+     "splitting into colours.", "Why do rainbows form?"),
+    ("The violin has four strings tuned in fifths and is played with a bow.",
+     "How many strings does a violin have?"),
+    ("Coral reefs are built by tiny animals called polyps that secrete calcium carbonate.",
+     "What builds coral reefs?"),
+    ("Mount Everest, on the border of Nepal and China, is the highest mountain above sea "
+     "level.", "Which mountain is the highest in the world?"),
+    ("Photosynthesis in plant leaves turns carbon dioxide and water into sugar using "
+     "sunlight.", "How do plants make sugar from sunlight?"),
+    ("The printing press with movable type was developed by Johannes Gutenberg around "
+     "1440.", "Who invented the printing press?"),
+    ("Vaccines train the immune system by exposing it to a harmless piece of a pathogen.",
+     "How do vaccines protect against disease?"),
+    ("Bats find insects in the dark by echolocation: they emit calls and listen to the "
+     "echoes.", "How do bats hunt in the dark?"),
+    ("The Amazon is the largest tropical rainforest, spanning nine South American "
+     "countries.", "What is the largest rainforest on Earth?"),
+    ("Lightning is a giant electrical discharge between charged regions of a storm cloud "
+     "and the ground.", "What is lightning?"),
+]
+HELD_OUT = range(14, 20)
+
+
+def write_task(folder):
+    folder.mkdir()
+    (folder / "qrels").mkdir()
+    (folder / "corpus.jsonl").write_text("".join(
+        json.dumps({"_id": f"p{i}", "title": "", "text": p}) + "\n"
+        for i, (p, _q) in enumerate(TOPICS)))
+    (folder / "queries.jsonl").write_text("".join(
+        json.dumps({"_id": f"q{i}", "text": q}) + "\n" for i, (_p, q) in enumerate(TOPICS)))
+    (folder / "qrels" / "train.tsv").write_text("query-id\tcorpus-id\tscore\n" + "".join(
+        f"q{i}\tp{i}\t1\n" for i in range(len(TOPICS)) if i not in HELD_OUT))
+    return folder
+
+
+def _rank_of_answer(scorer, i):
+    """Rank (0 = first) of topic i's passage among all passages, for its question."""
+    order = sorted(range(len(TOPICS)), key=lambda j: j == i)  # the answer starts last
+    scores = scorer([(TOPICS[i][1], TOPICS[j][0]) for j in order])
+    ranked = [order[j] for j in sorted(range(len(order)), key=lambda j: -scores[j])]
+    return ranked.index(i)
+
+
+def test_training_on_a_tiny_task_ranks_held_out_answers_first(tmp_path):
+    root = write_task(tmp_path / "tiny")
+    config = RerankerTrainConfig(negatives=3, negative_pool=10, epochs=6, groups_per_step=4,
+                                 max_length=96, title_queries=0, frozen_layers=0,
+                                 learning_rate=2e-4)
+    out = train_reranker(tmp_path / "ce", config, data_root=root, device="cpu")
+    manifest = json.loads((out / MANIFEST).read_text())
+    assert manifest["train_claims"] == 14  # the held-out questions have no train qrels
+    trained = CrossEncoder(str(out), device="cpu")
+    torch.manual_seed(config.seed)
+    untrained = CrossEncoder(base_model_path(), num_labels=1, device="cpu")
+    before = [_rank_of_answer(untrained.predict, i) for i in HELD_OUT]
+    after = [_rank_of_answer(trained.predict, i) for i in HELD_OUT]
+    assert after == [0] * len(HELD_OUT), (before, after)
+    assert before != after  # the fresh head alone does not do it

