@@ -39,7 +39,7 @@ def main() -> None:
     embedder = Embedder("minilm")
     print("loading the reranker (trained on first use: minutes, once) ...", flush=True)
     reranker = Reranker(args.model)
-    print(f"reranker: {reranker.model_name}")
+    print(f"reranker: {reranker.model_name} (blend with the first stage: {reranker.blend})")
 
     with weaviate(args) as conn:
         drop_collection(conn, args.collection)

@@ -49,6 +49,9 @@ class Reranker:
             ``blend * minmax(rerank) + (1 - blend) * minmax(first stage)`` over the
             candidate list, keeping what the first stage knew (useful when the reranker
             is weaker than, or different from, the first stage; see docs/reranking.md).
+            ``"auto"``: ``embedweave.train.DEFAULT_BLEND`` for the default SciFact model
+            (``model=None``), which alone ranks below its first stages; ``None`` for any
+            other model.
         normalize: Cross-encoder only: sigmoid the logits into (0, 1), which makes one
             threshold meaningful across queries. Cohere scores are already in [0, 1].
         batch_size: Cross-encoder pairs per forward pass.
@@ -79,12 +82,16 @@ class Reranker:
         max_length: int = 512,
         device: str | None = None,
         precision: Precision = "auto",
-        blend: float | None = None,
+        blend: float | Literal["auto"] | None = "auto",
         api_key: str | None = None,
         base_url: str | None = None,
     ) -> None:
         self.top_n = _check_top_n(top_n)
         self.score_threshold = _check_threshold(score_threshold)
+        if blend == "auto":
+            from embedweave.train import DEFAULT_BLEND
+
+            blend = DEFAULT_BLEND if model is None and backend == "cross-encoder" else None
         self.blend = check_blend(blend)
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
