@@ -33,7 +33,7 @@ class CrossEncoderScorer:
         device: Torch device; ``None`` lets sentence-transformers pick (CUDA when present).
         normalize: Map logits to (0, 1) with a sigmoid; raw logits otherwise.
         precision: ``auto`` runs bf16 autocast where the device does bf16 natively (CUDA,
-            CPUs with AVX512-BF16/AMX: ~2.5x faster, same ranking), else fp32; ``fp32``
+            CPUs with AVX512-BF16/AMX: ~2.3x faster), else fp32; ``fp32``
             forces full precision; ``bf16`` requires native support.
 
     Raises:
