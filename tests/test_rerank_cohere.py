@@ -113,11 +113,21 @@ async def test_async_matches_sync(fake: FakeCohere) -> None:
     assert [(h.id, h.score) for h in asyn] == [(h.id, h.score) for h in sync]
 
 
-def test_http_error_is_raised_with_body(fake: FakeCohere) -> None:
+def test_http_error_is_raised_with_body_and_never_the_key(fake: FakeCohere) -> None:
     fake.status = 401
-    rr = Reranker(backend="cohere", api_key="bad", base_url=fake.url)
-    with pytest.raises(CohereRerankError, match=r"HTTP 401.*invalid api token"):
+    rr = Reranker(backend="cohere", api_key="sk-secret-4711", base_url=fake.url)
+    with pytest.raises(CohereRerankError, match=r"HTTP 401.*invalid api token") as err:
         rr.rerank("q", _hits(TEXTS))
+    assert "sk-secret-4711" not in str(err.value) and "sk-secret-4711" not in repr(rr)
+    assert fake.requests[0]["auth"] == "Bearer sk-secret-4711"  # sent, not shown
+
+
+@pytest.mark.asyncio
+async def test_async_http_error_is_raised(fake: FakeCohere) -> None:
+    fake.status = 400
+    rr = Reranker(backend="cohere", api_key="k", base_url=fake.url)
+    with pytest.raises(CohereRerankError, match=r"HTTP 400"):
+        await rr.arerank("q", _hits(TEXTS))
 
 
 def test_missing_result_is_an_error(fake: FakeCohere) -> None:

@@ -1,4 +1,4 @@
-"""Cohere's hosted rerank endpoint (``POST /v2/rerank``), spoken with httpx."""
+"""Cohere's hosted rerank endpoint (``POST /v2/rerank``) through the ``cohere`` client."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-import httpx
 import numpy as np
 
 from embedweave.errors import EmbedweaveError
@@ -42,6 +41,12 @@ class CohereScorer:
         base_url: str | None = None,
         timeout: float = 60.0,
     ) -> None:
+        try:
+            import cohere
+        except ImportError as exc:
+            raise CohereRerankError(
+                "the cohere backend needs the 'cohere' package: pip install 'embedweave[cohere]'"
+            ) from exc
         key = api_key or os.environ.get("CO_API_KEY") or os.environ.get("COHERE_API_KEY")
         if not key:
             raise ValueError(
@@ -49,49 +54,49 @@ class CohereScorer:
             )
         self.name = model or DEFAULT_MODEL
         self.url = (base_url or os.environ.get("CO_API_URL") or DEFAULT_BASE_URL).rstrip("/")
-        self.url += "/v2/rerank"
-        self._headers = {"Authorization": f"Bearer {key}", "Accept": "application/json"}
-        self._timeout = timeout
+        self._client = cohere.ClientV2(api_key=key, base_url=self.url, timeout=timeout)
+        self._aclient = cohere.AsyncClientV2(api_key=key, base_url=self.url, timeout=timeout)
 
     def score(self, query: str, texts: Sequence[str]) -> np.ndarray:
         """One relevance score per text, in input order."""
         out = np.zeros(len(texts))
-        with httpx.Client(timeout=self._timeout) as client:
-            for start in range(0, len(texts), MAX_DOCUMENTS_PER_REQUEST):
-                part = list(texts[start : start + MAX_DOCUMENTS_PER_REQUEST])
-                resp = client.post(self.url, json=self._body(query, part), headers=self._headers)
-                out[start : start + len(part)] = self._parse(resp, len(part))
+        for start in range(0, len(texts), MAX_DOCUMENTS_PER_REQUEST):
+            part = list(texts[start : start + MAX_DOCUMENTS_PER_REQUEST])
+            try:
+                resp = self._client.rerank(
+                    model=self.name, query=query, documents=part, top_n=len(part)
+                )
+            except Exception as exc:
+                raise self._error(exc) from exc
+            out[start : start + len(part)] = self._parse(resp, len(part))
         return out
 
     async def ascore(self, query: str, texts: Sequence[str]) -> np.ndarray:
-        """Async ``score`` (httpx.AsyncClient)."""
+        """Async ``score`` (``cohere.AsyncClientV2``)."""
         out = np.zeros(len(texts))
-        async with httpx.AsyncClient(timeout=self._timeout) as client:
-            for start in range(0, len(texts), MAX_DOCUMENTS_PER_REQUEST):
-                part = list(texts[start : start + MAX_DOCUMENTS_PER_REQUEST])
-                resp = await client.post(
-                    self.url, json=self._body(query, part), headers=self._headers
+        for start in range(0, len(texts), MAX_DOCUMENTS_PER_REQUEST):
+            part = list(texts[start : start + MAX_DOCUMENTS_PER_REQUEST])
+            try:
+                resp = await self._aclient.rerank(
+                    model=self.name, query=query, documents=part, top_n=len(part)
                 )
-                out[start : start + len(part)] = self._parse(resp, len(part))
+            except Exception as exc:
+                raise self._error(exc) from exc
+            out[start : start + len(part)] = self._parse(resp, len(part))
         return out
 
-    def _body(self, query: str, documents: list[str]) -> dict[str, Any]:
-        return {"model": self.name, "query": query, "documents": documents,
-                "top_n": len(documents)}
+    def _error(self, exc: Exception) -> CohereRerankError:
+        status = getattr(exc, "status_code", None)
+        body = getattr(exc, "body", None)
+        what = f"HTTP {status}: {str(body)[:500]}" if status else f"{type(exc).__name__}: {exc}"
+        return CohereRerankError(f"Cohere rerank at {self.url}/v2/rerank answered {what}")
 
-    def _parse(self, resp: httpx.Response, n: int) -> np.ndarray:
-        if resp.status_code != 200:
-            raise CohereRerankError(
-                f"Cohere rerank at {self.url} answered HTTP {resp.status_code}: "
-                f"{resp.text[:500]}"
-            )
+    def _parse(self, resp: Any, n: int) -> np.ndarray:
         try:
-            results = resp.json()["results"]
-            pairs = [(int(r["index"]), float(r["relevance_score"])) for r in results]
-        except (ValueError, KeyError, TypeError) as exc:
-            raise CohereRerankError(
-                f"Cohere rerank answered an unexpected body: {resp.text[:500]}"
-            ) from exc
+            pairs = [(int(r.index), float(r.relevance_score)) for r in resp.results]
+        except (AttributeError, TypeError, ValueError) as exc:
+            raise CohereRerankError(f"Cohere rerank answered an unexpected body: {resp!r}"[:600]
+                                    ) from exc
         scores = np.full(n, np.nan)
         for i, s in pairs:
             if not 0 <= i < n or not np.isnan(scores[i]):
