@@ -48,12 +48,16 @@ def test_model_none_is_the_trained_scifact_reranker(reranker: Reranker) -> None:
 
 def test_relevant_text_first_and_contract_kept(reranker: Reranker) -> None:
     hits = _hits(TEXTS)
-    out = reranker.rerank(CLAIM, hits)
-    assert out[0].chunk.index == 1
-    assert [h.score for h in out] == sorted((h.score for h in out), reverse=True)
     raw = reranker.score(CLAIM, TEXTS)
-    assert int(np.argmax(raw)) == 1  # the model alone agrees
+    # the model alone puts the relevant text first
+    alone = Reranker(device="cpu", blend=None).rerank(CLAIM, hits)
+    assert alone[0].chunk.index == 1 and int(np.argmax(raw)) == 1
+    for h in alone:
+        assert h.score == h.rerank_score == pytest.approx(raw[h.chunk.index])
+    # by default it is blended with the first stage's (min-max normalised) scores
+    out = reranker.rerank(CLAIM, hits)
     mixed = DEFAULT_BLEND * minmax(raw) + (1 - DEFAULT_BLEND) * minmax(np.array([10, 9, 8]))
+    assert [h.chunk.index for h in out] == sorted(range(3), key=lambda i: (-mixed[i], i))
     for h in out:
         assert h.rerank_score == pytest.approx(raw[h.chunk.index])
         assert h.score == pytest.approx(mixed[h.chunk.index])
@@ -113,7 +117,7 @@ def test_bad_arguments_are_named(reranker: Reranker, tmp_path) -> None:
         reranker.rerank(CLAIM, _hits(TEXTS), top_n=0)
     with pytest.raises(ValueError, match="score_threshold"):
         reranker.rerank(CLAIM, _hits(TEXTS), score_threshold=math.nan)
-    with pytest.raises(ValueError, match="cohere only"):
+    with pytest.raises(ValueError, match="backend='cohere' only"):
         Reranker(api_key="k")
     with pytest.raises(ValueError, match="position embeddings"):
         Reranker(device="cpu", max_length=1024)
