@@ -46,7 +46,6 @@ from embedweave.eval.metrics import evaluate
 from embedweave.paths import cache_dir
 from embedweave.rerank import Reranker, TruncationWarning
 from embedweave.rerank.blend import blend_scores
-from embedweave.store.fusion import relative_score_fusion
 from embedweave.store.memory import MemoryStore
 from embedweave.train import DEFAULT_BLEND, DEFAULT_CONFIG, is_trained, train_reranker
 from embedweave.types import Chunk, Hit
@@ -75,7 +74,8 @@ def first_stages(
         bm25 = store.keyword_search(queries[q], k=k)
         out["dense"][q] = dense
         out["bm25"][q] = bm25
-        out["hybrid"][q] = relative_score_fusion(dense, bm25, 0.5)[:k]
+        out["hybrid"][q] = store.hybrid_search(queries[q], qv, space=space.name, alpha=0.5,
+                                               k=k)
     return out
 
 

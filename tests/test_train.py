@@ -223,3 +223,14 @@ def test_training_on_a_tiny_task_ranks_held_out_answers_first(tmp_path):
     after = [_rank_of_answer(trained.predict, i) for i in HELD_OUT]
     assert after == [0] * len(HELD_OUT), (before, after)
     assert before != after  # the fresh head alone does not do it
+
+
+def test_a_diverging_run_raises_and_leaves_nothing_behind(tmp_path):
+    root = write_task(tmp_path / "tiny")
+    config = RerankerTrainConfig(negatives=3, negative_pool=10, epochs=2, groups_per_step=4,
+                                 max_length=64, title_queries=0, frozen_layers=0,
+                                 learning_rate=1e12, warmup_ratio=0.0)
+    with pytest.raises(FloatingPointError, match="diverged"):
+        train_reranker(tmp_path / "ce", config, data_root=root, device="cpu")
+    assert not is_trained(tmp_path / "ce")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny"]  # no temporary folder

@@ -190,7 +190,9 @@ def dense_candidates(
     model: str = DENSE_MINER,
     device: str | None = None,
 ) -> dict[str, list[str]]:
-    """Dense (cosine) top-``k`` document ids per query; corpus vectors use the shared cache.
+    """Dense (cosine) top-``k`` document ids per query, exact (MemoryStore).
+
+    Corpus vectors go through the shared embedding cache, so mining twice embeds once.
 
     Args:
         corpus: Id -> text of every searchable document.
@@ -199,30 +201,30 @@ def dense_candidates(
         model: Bi-encoder (bundled name, folder or HF id).
         device: Torch device of the bi-encoder.
     """
-    import numpy as np
+    import warnings
 
     from embedweave.cache import EmbeddingCache
-    from embedweave.embedding import Embedder
+    from embedweave.embedding import Embedder, TruncationWarning
+    from embedweave.store.memory import MemoryStore
+    from embedweave.types import Chunk
 
     if not queries:
         return {}
-    import warnings
-
-    from embedweave.embedding import TruncationWarning
-
-    ids = list(corpus)
     emb = Embedder(model, device=device, cache=EmbeddingCache())
+    space = emb.space()
+    store = MemoryStore([space], name="dense-candidates")
+    ids = list(corpus)
     with warnings.catch_warnings():  # long abstracts are cut, as in BEIR/MTEB evaluation
         warnings.simplefilter("ignore", TruncationWarning)
-        docs = emb.embed_documents([corpus[d] for d in ids])
+        vecs = emb.embed_documents([corpus[d] for d in ids])
+    store.upsert([Chunk(document_id=d, index=0, text=corpus[d]) for d in ids],
+                 {space.name: vecs})
     qids = list(queries)
-    sims = emb.embed_queries([queries[q] for q in qids]) @ docs.T
-    k = min(k, len(ids))
-    out: dict[str, list[str]] = {}
-    for row, qid in zip(sims, qids, strict=True):
-        top = np.argpartition(-row, k - 1)[:k]
-        out[qid] = [ids[j] for j in top[np.argsort(-row[top], kind="stable")]]
-    return out
+    qvecs = emb.embed_queries([queries[q] for q in qids])
+    return {
+        qid: [h.chunk.document_id for h in store.search(qv, space=space.name, k=k)]
+        for qid, qv in zip(qids, qvecs, strict=True)
+    }
 
 
 def negative_candidates(
@@ -430,6 +432,7 @@ def train_reranker(
         seed=config.seed,
         data_seed=config.seed,
         logging_steps=1,
+        logging_nan_inf_filter=False,  # the default hides a diverged loss from _Losses
         save_strategy="no",
         report_to="none",
         disable_tqdm=not show_progress,
@@ -438,11 +441,15 @@ def train_reranker(
     trainer = CrossEncoderTrainer(model=model, args=args, train_dataset=dataset, loss=loss,
                                   callbacks=[_Losses()])
     trainer.remove_callback(PrinterCallback)  # one dict per step on stdout; losses are kept
-    trainer.train()
-    shutil.rmtree(tmp / "trainer", ignore_errors=True)
-    model.model.eval()
-    model.save_pretrained(str(tmp))
-    _record_max_length(tmp, config.max_length)
+    try:
+        trainer.train()
+        shutil.rmtree(tmp / "trainer", ignore_errors=True)
+        model.model.eval()
+        model.save_pretrained(str(tmp))
+        _record_max_length(tmp, config.max_length)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)  # nothing half-written is left behind
+        raise
     manifest: dict[str, Any] = {
         "recipe_version": RECIPE_VERSION,
         "config": dataclasses.asdict(config),

@@ -6,14 +6,9 @@ import math
 
 import numpy as np
 
+from embedweave.store.fusion import minmax
 
-def minmax(scores: np.ndarray) -> np.ndarray:
-    """Scale scores to [0, 1] (all 1.0 when they are all equal)."""
-    s = np.asarray(scores, dtype=np.float64)
-    if s.size == 0:
-        return s
-    span = float(s.max() - s.min())
-    return np.ones_like(s) if span == 0 else (s - s.min()) / span
+__all__ = ["blend_scores", "check_blend", "minmax"]
 
 
 def blend_scores(rerank: np.ndarray, first_stage: np.ndarray, weight: float) -> np.ndarray:

@@ -4,16 +4,27 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
+
 from embedweave.types import Hit
 
 
+def minmax(scores: Sequence[float] | np.ndarray) -> np.ndarray:
+    """Scale scores to [0, 1] over the list (all 1.0 when they are all equal).
+
+    The normalisation of Weaviate's relative-score fusion; reranking's ``blend`` uses it
+    too, so both stages are mixed on the same scale.
+    """
+    s = np.asarray(scores, dtype=np.float64)
+    if s.size == 0:
+        return s
+    span = float(s.max() - s.min())
+    return np.ones_like(s) if span == 0 else (s - s.min()) / span
+
+
 def _minmax(hits: Sequence[Hit]) -> dict[str, float]:
-    if not hits:
-        return {}
-    scores = [h.score for h in hits]
-    lo, hi = min(scores), max(scores)
-    span = hi - lo
-    return {h.id: (1.0 if span == 0 else (h.score - lo) / span) for h in hits}
+    return dict(zip((h.id for h in hits), minmax([h.score for h in hits]).tolist(),
+                    strict=True))
 
 
 def relative_score_fusion(
