@@ -22,6 +22,8 @@ from typing import Any
 import numpy as np
 
 from embedweave.backends import Backend, load_backend
+from embedweave.backends.api import ApiBackend, Kind
+from embedweave.backends.api_models import API_BACKEND, ApiModelName, parse_api_model
 from embedweave.cache import EmbeddingCache, sha256_text
 from embedweave.matryoshka import check_dims, l2_normalize, truncate
 from embedweave.models import ModelSpec, resolve_model
@@ -42,6 +44,9 @@ class EmbedderStats:
         truncated: Texts that exceeded the token window.
         cache_hits: Texts answered by the cache.
         cache_misses: Texts the cache did not have.
+        api_requests: Successful embeddings API requests (API models; else 0).
+        api_retries: API attempts repeated after a 429/5xx/timeout.
+        api_tokens: Tokens the API reported (what it bills).
     """
 
     calls: int
@@ -49,6 +54,9 @@ class EmbedderStats:
     truncated: int
     cache_hits: int
     cache_misses: int
+    api_requests: int = 0
+    api_retries: int = 0
+    api_tokens: int = 0
 
 
 def validate_texts(texts: Iterable[Any], what: str = "text") -> list[str]:
@@ -95,7 +103,9 @@ class Embedder:
 
     Args:
         model: Bundled name (``minilm``, ``wordllama-256``, ``use-multilingual``), local
-            folder, Hugging Face id, or a ``ModelSpec``.
+            folder, Hugging Face id, a ``ModelSpec``, or an API model
+            ``openai:<model>`` (also any OpenAI-compatible server, with ``base_url``),
+            ``cohere:<model>``, ``voyage:<model>`` (see docs/api-models.md).
         dimensions: Output dims (Matryoshka truncation, then renormalisation); ``None``
             keeps the native dims. Must be <= native dims; warns once when the model was
             not trained for that size.
@@ -109,6 +119,15 @@ class Embedder:
         layer_norm: Layer-norm before Matryoshka slicing; ``None`` follows the model spec.
         fp16: Half-precision weights; ``None`` means on CUDA only.
         trust_remote_code: Let a sentence-transformers model run code from its folder.
+        api_key: API models: the key; default ``$OPENAI_API_KEY`` / ``$CO_API_KEY`` /
+            ``$VOYAGE_API_KEY``. Never shown in reprs, errors or records.
+        base_url: API models: the API root, e.g. ``http://tei:8080/v1``; default
+            ``$OPENAI_BASE_URL`` / ``$CO_API_URL`` / ``$VOYAGE_BASE_URL`` or the public one.
+        max_concurrency: API models: requests in flight at once.
+        timeout: API models: seconds per request attempt.
+        max_retries: API models: retries of a request after 429/5xx/timeouts.
+        request_size: API models: texts per request (default the provider's cap; e.g.
+            32 for Text Embeddings Inference's default ``--max-client-batch-size``).
 
     Attributes:
         spec: The resolved model.
@@ -133,20 +152,44 @@ class Embedder:
         layer_norm: bool | None = None,
         fp16: bool | None = None,
         trust_remote_code: bool = False,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        max_concurrency: int = 8,
+        timeout: float = 60.0,
+        max_retries: int = 6,
+        request_size: int | None = None,
     ) -> None:
         if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size <= 0:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
         for label, value in (("query_prompt", query_prompt), ("document_prompt", document_prompt)):
             if value is not None and not isinstance(value, str):
                 raise ValueError(f"{label} must be a str or None, got {type(value).__name__}")
-        self.spec: ModelSpec = resolve_model(model)
-        self.model_name = self.spec.name
-        if dimensions is None:
-            self.dims = self.spec.dims
+        api = _api_name(model)
+        api_backend: ApiBackend | None = None
+        if api is not None:
+            if device is not None or fp16 is not None:
+                raise ValueError(f"{api} runs on its provider's servers: device/fp16 do not apply")
+            from embedweave.backends.api_factory import open_api_model
+
+            opened = open_api_model(
+                api, api_key=api_key, dimensions=dimensions, max_concurrency=max_concurrency,
+                base_url=base_url or (model.path if isinstance(model, ModelSpec) else None),
+                timeout=timeout, max_retries=max_retries, request_size=request_size,
+            )  # fmt: skip
+            self.spec: ModelSpec = opened.spec
+            self.dims = opened.dims
+            self.dims_source: str = opened.dims_source
+            api_backend = opened.backend
         else:
-            check_dims(self.spec, dimensions)
-            self.dims = int(dimensions)
-        self.truncating = self.dims < self.spec.dims
+            self.spec = resolve_model(model)
+            if dimensions is None:
+                self.dims = self.spec.dims
+            else:
+                check_dims(self.spec, dimensions)
+                self.dims = int(dimensions)
+            self.dims_source = "local" if self.dims < self.spec.dims else "native"
+        self.model_name = self.spec.name
+        self.truncating = self.dims_source == "local"
         self.normalize = bool(normalize)
         self.layer_norm = self.spec.layer_norm if layer_norm is None else bool(layer_norm)
         self.batch_size = batch_size
@@ -157,7 +200,8 @@ class Embedder:
         self.cache: EmbeddingCache | None = (
             cache if isinstance(cache, EmbeddingCache) or cache is None else EmbeddingCache(cache)
         )
-        self._backend: Backend = load_backend(
+        self._api: ApiBackend | None = api_backend
+        self._backend: Backend = api_backend if api_backend is not None else load_backend(
             self.spec, device, fp16=fp16, trust_remote_code=trust_remote_code
         )
         self.device = self._backend.device
@@ -174,6 +218,8 @@ class Embedder:
         parts = [self.spec.fingerprint, f"d{self.dims}", "l2" if self.normalize else "raw"]
         if self.layer_norm and self.truncating:
             parts.append("ln")
+        if self.dims_source == "server":
+            parts.append("srv")  # the API shortened the vectors, not a local slice
         if self.document_prompt:
             # Stored vectors depend on the document prompt; the query prompt may change freely.
             parts.append("p" + hashlib.sha256(self.document_prompt.encode()).hexdigest()[:8])
@@ -192,33 +238,43 @@ class Embedder:
             show_progress: Show the model's progress bar.
         """
         p = self.document_prompt if prompt is None else prompt
-        return self._embed(validate_texts(texts), p, show_progress)
+        return self._embed(validate_texts(texts), p, show_progress, "document")
 
     def embed_queries(self, texts: Sequence[str], *, prompt: str | None = None) -> np.ndarray:
         """Embed queries (query prompt applied) -> float32 array (len(texts), dims)."""
         p = self.query_prompt if prompt is None else prompt
-        return self._embed(validate_texts(texts, "query"), p, False)
+        return self._embed(validate_texts(texts, "query"), p, False, "query")
 
     def embed_query(self, text: str, *, prompt: str | None = None) -> np.ndarray:
         """Embed one query -> float32 vector (dims,)."""
         p = self.query_prompt if prompt is None else prompt
-        return self._embed(validate_texts([text], "query"), p, False)[0]
+        return self._embed(validate_texts([text], "query"), p, False, "query")[0]
 
     async def aembed_documents(
         self, texts: Sequence[str], *, prompt: str | None = None
     ) -> np.ndarray:
-        """``embed_documents`` in a worker thread."""
-        return await asyncio.to_thread(self.embed_documents, texts, prompt=prompt)
+        """``embed_documents`` without blocking the loop: API models await their async
+        client on this loop; local models run in a worker thread."""
+        if self._api is None:
+            return await asyncio.to_thread(self.embed_documents, texts, prompt=prompt)
+        p = self.document_prompt if prompt is None else prompt
+        return await self._aembed(validate_texts(texts), p, "document")
 
     async def aembed_queries(
         self, texts: Sequence[str], *, prompt: str | None = None
     ) -> np.ndarray:
-        """``embed_queries`` in a worker thread."""
-        return await asyncio.to_thread(self.embed_queries, texts, prompt=prompt)
+        """``embed_queries`` without blocking the loop (see ``aembed_documents``)."""
+        if self._api is None:
+            return await asyncio.to_thread(self.embed_queries, texts, prompt=prompt)
+        p = self.query_prompt if prompt is None else prompt
+        return await self._aembed(validate_texts(texts, "query"), p, "query")
 
     async def aembed_query(self, text: str, *, prompt: str | None = None) -> np.ndarray:
-        """``embed_query`` in a worker thread."""
-        return await asyncio.to_thread(self.embed_query, text, prompt=prompt)
+        """``embed_query`` without blocking the loop (see ``aembed_documents``)."""
+        if self._api is None:
+            return await asyncio.to_thread(self.embed_query, text, prompt=prompt)
+        p = self.query_prompt if prompt is None else prompt
+        return (await self._aembed(validate_texts([text], "query"), p, "query"))[0]
 
     def space(self, name: str | None = None) -> VectorSpace:
         """The store space (named vector) these vectors belong in.
@@ -229,20 +285,23 @@ class Embedder:
         """
         label = Path(self.model_name).name if self.spec.source == "local" else self.model_name
         return VectorSpace(
-            name=name or space_name(label, self.dims if self.truncating else None),
+            name=name or space_name(label, self.dims if self.dims != self.spec.dims else None),
             model=self.model_name,
             fingerprint=self.fingerprint,
             dims=self.dims,
             distance="cosine",
+            dims_source=self.dims_source,
         )
 
     @property
     def stats(self) -> EmbedderStats:
         """Model calls, texts embedded and truncated, cache hits and misses."""
+        api = self._api
         with self._lock:
             return EmbedderStats(
-                self.calls, self.embedded, self.truncated, self._cache_hits, self._cache_misses
-            )
+                self.calls, self.embedded, self.truncated, self._cache_hits, self._cache_misses,
+                api.requests if api else 0, api.retries if api else 0, api.tokens if api else 0,
+            )  # fmt: skip
 
     def __repr__(self) -> str:
         return (
@@ -252,49 +311,101 @@ class Embedder:
 
     # ---- internals ---------------------------------------------------------------------
 
-    def _embed(self, items: list[str], prompt: str, show_progress: bool) -> np.ndarray:
+    def _cache_prompt(self, prompt: str, kind: Kind) -> str:
+        """The cache's prompt key: API models that embed by ``input_type`` add the kind."""
+        if self._api is not None and self._api.provider in ("cohere", "voyage"):
+            return f"[{kind}]{prompt}"
+        return prompt
+
+    def _lookup(
+        self, items: list[str], prompt: str
+    ) -> tuple[np.ndarray | None, list[str], list[int]]:
+        """(rows found so far or None without a cache, text hashes, indices still to embed)."""
         n = len(items)
-        if n == 0:
-            return np.zeros((0, self.dims), dtype=np.float32)
         cache = self.cache
         if cache is None:
-            missing = list(range(n))
-            out: np.ndarray | None = None
-            hashes: list[str] = []
-        else:
-            hashes = [sha256_text(t) for t in items]
-            found = cache.get(self.fingerprint, self.dims, prompt, hashes)
-            missing = [i for i, v in enumerate(found) if v is None]
-            with self._lock:
-                self._cache_hits += n - len(missing)
-                self._cache_misses += len(missing)
-            out = np.empty((n, self.dims), dtype=np.float32)
-            for i, v in enumerate(found):
-                if v is not None:
-                    out[i] = v
-            if not missing:
-                return out
-        # Embed each distinct missing text once.
+            return None, [], list(range(n))
+        hashes = [sha256_text(t) for t in items]
+        found = cache.get(self.fingerprint, self.dims, prompt, hashes)
+        missing = [i for i, v in enumerate(found) if v is None]
+        with self._lock:
+            self._cache_hits += n - len(missing)
+            self._cache_misses += len(missing)
+        out = np.empty((n, self.dims), dtype=np.float32)
+        for i, v in enumerate(found):
+            if v is not None:
+                out[i] = v
+        return out, hashes, missing
+
+    @staticmethod
+    def _distinct(items: list[str], missing: list[int]) -> dict[str, int]:
+        """Each distinct missing text -> its first index (embedded once)."""
         first: dict[str, int] = {}
         for i in missing:
             first.setdefault(items[i], i)
-        todo = list(first)
-        vecs = self._run(todo, list(first.values()), prompt, show_progress)
-        if cache is not None:
-            cache.put(
-                self.fingerprint, self.dims, prompt, [hashes[i] for i in first.values()], vecs
-            )
-        if out is None and len(todo) == n:
+        return first
+
+    def _fill(
+        self, items: list[str], out: np.ndarray | None, missing: list[int],
+        todo: list[str], vecs: np.ndarray,
+    ) -> np.ndarray:  # fmt: skip
+        if out is None and len(todo) == len(items):
             return vecs  # no cache, no duplicates: the model's output in input order
         if out is None:
-            out = np.empty((n, self.dims), dtype=np.float32)
+            out = np.empty((len(items), self.dims), dtype=np.float32)
         row = {t: j for j, t in enumerate(todo)}
         for i in missing:
             out[i] = vecs[row[items[i]]]
         return out
 
+    def _embed(
+        self, items: list[str], prompt: str, show_progress: bool, kind: Kind = "document"
+    ) -> np.ndarray:
+        n = len(items)
+        if n == 0:
+            return np.zeros((0, self.dims), dtype=np.float32)
+        key = self._cache_prompt(prompt, kind)
+        out, hashes, missing = self._lookup(items, key)
+        if not missing and out is not None:
+            return out
+        first = self._distinct(items, missing)
+        todo = list(first)
+        vecs = self._run(todo, list(first.values()), prompt, show_progress, kind)
+        if self.cache is not None:
+            self.cache.put(
+                self.fingerprint, self.dims, key, [hashes[i] for i in first.values()], vecs
+            )
+        return self._fill(items, out, missing, todo, vecs)
+
+    async def _aembed(self, items: list[str], prompt: str, kind: Kind) -> np.ndarray:
+        """``_embed`` for API models on the running loop (cache I/O in a worker thread)."""
+        api = self._api
+        assert api is not None
+        n = len(items)
+        if n == 0:
+            return np.zeros((0, self.dims), dtype=np.float32)
+        key = self._cache_prompt(prompt, kind)
+        out, hashes, missing = await asyncio.to_thread(self._lookup, items, key)
+        if not missing and out is not None:
+            return out
+        first = self._distinct(items, missing)
+        todo = list(first)
+        raw = await api.aencode(todo, prompt=prompt, kind=kind)
+        vecs = self._finish(raw, len(todo))
+        if self.cache is not None:
+            await asyncio.to_thread(
+                self.cache.put, self.fingerprint, self.dims, key,
+                [hashes[i] for i in first.values()], vecs,
+            )  # fmt: skip
+        return self._fill(items, out, missing, todo, vecs)
+
     def _run(
-        self, texts: list[str], positions: list[int], prompt: str, show_progress: bool
+        self,
+        texts: list[str],
+        positions: list[int],
+        prompt: str,
+        show_progress: bool,
+        kind: Kind = "document",
     ) -> np.ndarray:
         """One model call, truncation counted and reported, then dims and normalisation."""
         over = self._backend.too_long(texts, prompt)
@@ -308,14 +419,28 @@ class Embedder:
                 TruncationWarning,
                 stacklevel=4,
             )
-        raw = self._backend.encode(
-            texts, prompt=prompt, batch_size=self.batch_size, show_progress=show_progress
-        )
+        if self._api is not None:
+            raw = self._api.encode(texts, prompt=prompt, kind=kind)
+        else:
+            raw = self._backend.encode(
+                texts, prompt=prompt, batch_size=self.batch_size, show_progress=show_progress
+            )
+        return self._finish(raw, len(texts))
+
+    def _finish(self, raw: np.ndarray, count: int) -> np.ndarray:
+        """Count one model call, then Matryoshka truncation and normalisation."""
         with self._lock:
             self.calls += 1
-            self.embedded += len(texts)
+            self.embedded += count
         if self.truncating:
             return truncate(
                 raw, self.dims, normalize=self.normalize, layer_norm_first=self.layer_norm
             )
         return np.ascontiguousarray(l2_normalize(raw) if self.normalize else raw)
+
+
+def _api_name(model: object) -> ApiModelName | None:
+    """The parsed ``provider:model`` of an API model name or spec, else ``None``."""
+    if isinstance(model, ModelSpec):
+        return parse_api_model(model.name) if model.backend == API_BACKEND else None
+    return parse_api_model(model) if isinstance(model, str) else None

@@ -41,3 +41,26 @@ class BatchWriteError(EmbedweaveError):
         super().__init__(
             f"{len(self.failures)} of {total} objects failed to write:\n{lines}{more}"
         )
+
+
+class ApiEmbeddingError(EmbedweaveError):
+    """An embeddings API request failed for good (after retries) or answered badly.
+
+    The message names the provider, the batch (input index range), the HTTP status and
+    the provider's own message; it never contains the API key.
+
+    Attributes:
+        provider: ``openai``, ``cohere`` or ``voyage``.
+        start: First input index of the failed batch.
+        end: One past its last input index.
+        status: HTTP status, ``None`` for timeouts, connection errors and bad answers.
+    """
+
+    def __init__(
+        self, message: str, *, provider: str, start: int, end: int, status: int | None
+    ) -> None:
+        super().__init__(message)
+        self.provider = provider
+        self.start = start
+        self.end = end
+        self.status = status

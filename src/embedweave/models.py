@@ -49,11 +49,11 @@ class ModelSpec:
         languages: ISO 639-1 codes the model was trained on; ``None`` means unknown.
         fingerprint: Hash of the weights (and tokenizer/config) files and the name;
             vectors with different fingerprints are never compared.
-        backend: ``"sentence-transformers"`` or ``"use"``.
+        backend: ``"sentence-transformers"``, ``"use"`` or ``"api"``.
         path: Local folder (sentence-transformers), weights file (static models) or
-            resources folder (USE) the model loads from.
+            resources folder (USE) the model loads from; the API root (API models).
         tokenizer_path: Tokenizer file of a static-embedding model built from raw weights.
-        source: ``"bundled"``, ``"local"`` or ``"hub"``.
+        source: ``"bundled"``, ``"local"``, ``"hub"`` or ``"api"``.
         layer_norm: Apply layer norm before Matryoshka slicing (nomic-style models).
         description: One line for humans.
     """
@@ -462,8 +462,9 @@ def resolve_model(name_or_path: str | os.PathLike[str] | ModelSpec) -> ModelSpec
     Args:
         name_or_path: ``minilm``, ``wordllama-256``, ``use-multilingual``; a folder
             holding a sentence-transformers model; or a hub id such as
-            ``BAAI/bge-small-en-v1.5`` (found in the local HF cache, else downloaded).
-            A ``ModelSpec`` is returned as is.
+            ``BAAI/bge-small-en-v1.5`` (found in the local HF cache, else downloaded);
+            or an API model ``openai:``/``cohere:``/``voyage:`` + model (parsed first;
+            see ``embedweave.backends.api_models``). A ``ModelSpec`` is returned as is.
 
     Returns:
         The spec, with the weights fingerprint.
@@ -477,6 +478,14 @@ def resolve_model(name_or_path: str | os.PathLike[str] | ModelSpec) -> ModelSpec
     text = os.fspath(name_or_path)
     if not text:
         raise ModelNotAvailableError("model name is empty; use e.g. 'minilm' or a folder path")
+    # ``openai:``/``cohere:``/``voyage:`` + model is an API model, before any path or hub id.
+    from embedweave.backends.api_models import parse_api_model
+
+    api = parse_api_model(text)
+    if api is not None:
+        from embedweave.backends.api_factory import resolve_api_spec
+
+        return resolve_api_spec(api)
     # Resolution hashes files; memoise per process (a changed folder has a new mtime).
     key = (text, _folder_stamp(text))
     with _RESOLVE_LOCK:

@@ -470,7 +470,10 @@ class Router:
         emb = self.embedder(space)
         keys = self.table.languages_of(space)
         fp = _hash({"embedder": emb.fingerprint, "routes": keys})
-        return VectorSpace(space, f"{emb.model_name} [routes: {', '.join(keys)}]", fp, emb.dims)
+        return VectorSpace(
+            space, f"{emb.model_name} [routes: {', '.join(keys)}]", fp, emb.dims,
+            dims_source=emb.dims_source,
+        )  # fmt: skip
 
     def vector_spaces(self, *, funnel_dims: int | None = None) -> list[VectorSpace]:
         """Every space as the store should hold it; pass to ``MemoryStore``/``WeaviateStore``.

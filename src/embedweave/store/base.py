@@ -30,6 +30,9 @@ class VectorSpace:
         fingerprint: Hash of the model weights (and any routing config) that made the vectors.
         dims: Vector length.
         distance: Distance metric.
+        dims_source: How ``dims`` was reached: ``native``, ``server`` (an embeddings
+            API shortened the vectors) or ``local`` (truncated and renormalised here);
+            ``""`` when not recorded (collections written before this field).
     """
 
     name: str
@@ -37,6 +40,7 @@ class VectorSpace:
     fingerprint: str
     dims: int
     distance: Distance = "cosine"
+    dims_source: str = ""
 
     def __post_init__(self) -> None:
         if not self.name or not (self.name[0].isalpha() or self.name[0] == "_") or not all(
@@ -58,7 +62,8 @@ class VectorSpace:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> VectorSpace:
         """Inverse of ``to_dict``."""
-        return cls(**{k: data[k] for k in ("name", "model", "fingerprint", "dims", "distance")})
+        fields = {k: data[k] for k in ("name", "model", "fingerprint", "dims", "distance")}
+        return cls(**fields, dims_source=str(data.get("dims_source", "")))
 
     def check_compatible(self, recorded: VectorSpace, collection: str) -> None:
         """Raise ``SpaceMismatchError`` naming both sides if ``recorded`` differs."""

@@ -1,0 +1,101 @@
+"""OpenAI embeddings (``POST {base_url}/embeddings``) through the official ``openai`` client.
+
+Also every OpenAI-compatible server (Text Embeddings Inference, vLLM, Ollama, Infinity,
+LM Studio): pass its ``base_url``. Vectors are asked for as base64 float32 (a quarter
+of the JSON) and put back in order by each item's ``index``; a server that answers
+float lists instead is accepted too.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import numpy as np
+
+from embedweave.backends.api import (
+    ApiBackend,
+    Kind,
+    ProviderFailure,
+    Reply,
+    malformed,
+    order_by_index,
+    parse_retry_after,
+)
+
+
+def _vector(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return np.frombuffer(base64.b64decode(value, validate=True), dtype="<f4")
+        except (ValueError, TypeError) as exc:
+            raise malformed(f"embedding is not base64 float32 ({exc})") from exc
+    if isinstance(value, list):
+        return value
+    raise malformed(f"embedding is a {type(value).__name__}")
+
+
+def parse_openai(payload: Any, n: int) -> Reply:
+    """An OpenAI embeddings answer -> vectors in input order and ``usage.prompt_tokens``."""
+    try:
+        data = payload["data"]
+        pairs = [(item["index"], _vector(item["embedding"])) for item in data]
+    except (KeyError, TypeError) as exc:
+        raise malformed(f"no data[].index/embedding ({type(exc).__name__}: {exc})") from exc
+    usage = payload.get("usage") or {}
+    tokens = None
+    if isinstance(usage, dict):
+        tokens = usage.get("prompt_tokens", usage.get("total_tokens"))
+    return Reply(order_by_index(pairs, n), int(tokens) if isinstance(tokens, int) else None)
+
+
+class OpenAIBackend(ApiBackend):
+    """OpenAI and OpenAI-compatible embedding servers."""
+
+    provider = "openai"
+
+    def _new_client(self) -> Any:
+        import openai
+
+        return openai.AsyncOpenAI(
+            api_key=self._key, base_url=self.url, max_retries=0, timeout=self.timeout
+        )
+
+    async def _close_client(self, client: Any) -> None:
+        await client.close()
+
+    async def _send(self, client: Any, texts: list[str], kind: Kind) -> Reply:
+        import openai
+
+        extra: dict[str, Any] = {}
+        if self.server_dims is not None:
+            extra["dimensions"] = self.server_dims
+        try:
+            raw = await client.embeddings.with_raw_response.create(
+                model=self.model, input=texts, encoding_format="base64", **extra
+            )
+            body = raw.http_response.content
+        except openai.APIStatusError as exc:
+            raise ProviderFailure(
+                _message(exc), status=exc.status_code,
+                retry_after=parse_retry_after(exc.response.headers.get("retry-after")),
+            ) from None
+        except (openai.APITimeoutError, openai.APIConnectionError) as exc:
+            raise ProviderFailure(f"{type(exc).__name__}: {exc}") from None
+        try:
+            payload = json.loads(body)
+        except ValueError as exc:
+            raise malformed(f"not JSON ({exc}): {body[:200]!r}") from None
+        return parse_openai(payload, len(texts))
+
+
+def _message(exc: Any) -> str:
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict):
+        err = body.get("error", body)
+        if isinstance(err, dict) and err.get("message"):
+            return str(err["message"])
+        if isinstance(err, str):
+            return err
+    return str(getattr(exc, "message", exc))
