@@ -10,7 +10,7 @@ OpenAI-compatible server) is asked once per process for one vector to learn its 
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 from dataclasses import dataclass
 from typing import Literal
 
@@ -60,11 +60,13 @@ class ApiModel:
 def require_extra(provider: str) -> None:
     """Raise naming the ``pip install`` when the provider's client is not installed."""
     module = EXTRA[provider]
-    if importlib.util.find_spec(module) is None:
+    try:
+        importlib.import_module(module)
+    except ImportError as exc:
         raise ModelNotAvailableError(
             f"{provider} embedding models need the {module!r} package, which is not "
             f"installed: pip install 'embedweave[{provider}]'"
-        )
+        ) from exc
 
 
 def backend_class(provider: str) -> type[ApiBackend]:
