@@ -37,7 +37,7 @@ def unavailable(reason: str) -> None:
 def weaviate_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     """A real Weaviate process on free loopback ports, for the whole session."""
     from embedweave.errors import ServerError
-    from embedweave.store.server import ManagedWeaviate
+    from embedweave.server import ManagedWeaviate
 
     data = Path(tmp_path_factory.mktemp("weaviate-data"))
     server = ManagedWeaviate(data)

@@ -18,9 +18,9 @@ from dataclasses import replace
 
 import numpy as np
 
+from embedweave.server import ManagedWeaviate
 from embedweave.store import MemoryStore, VectorSpace
 from embedweave.store.config import HnswConfig
-from embedweave.store.server import ManagedWeaviate
 from embedweave.store.weaviate import WeaviateStore
 from embedweave.types import Chunk
 

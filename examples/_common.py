@@ -63,7 +63,7 @@ def weaviate(args: argparse.Namespace) -> Iterator[Weaviate]:
     if args.weaviate_url:
         yield Weaviate(args.weaviate_url, args.grpc_port)
         return
-    from embedweave.store.server import ManagedWeaviate
+    from embedweave.server import ManagedWeaviate
 
     with tempfile.TemporaryDirectory(prefix="embedweave-example-") as tmp:
         print("starting a local Weaviate (no Docker) ...", flush=True)

@@ -7,8 +7,8 @@ import pytest
 
 from embedweave.errors import SpaceMismatchError
 from embedweave.filters import Condition, Filter, as_filter, matches
+from embedweave.fusion import reciprocal_rank_fusion, relative_score_fusion
 from embedweave.store import MemoryStore, VectorSpace
-from embedweave.store.fusion import reciprocal_rank_fusion, relative_score_fusion
 from embedweave.types import Chunk, Hit, chunk_uuid
 
 SPACE = VectorSpace("v", model="m", fingerprint="f", dims=3)

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from embedweave.errors import ServerError
+from embedweave.server import ManagedWeaviate, resolve_binary
 from embedweave.store import VectorSpace
-from embedweave.store.server import ManagedWeaviate, resolve_binary
 from embedweave.store.weaviate import WeaviateStore
 from embedweave.types import Chunk
 

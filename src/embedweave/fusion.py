@@ -1,4 +1,5 @@
-"""Result fusion: relative-score fusion (Weaviate hybrid) and reciprocal rank fusion."""
+"""Result fusion, one place for the query side and the stores: min-max normalisation,
+relative-score fusion (what Weaviate's hybrid does) and (weighted) reciprocal rank fusion."""
 
 from __future__ import annotations
 
@@ -59,24 +60,34 @@ def relative_score_fusion(
     return [fused[j] for j in order]
 
 
-def reciprocal_rank_fusion(result_lists: Sequence[Sequence[Hit]], k: int = 60) -> list[Hit]:
-    """Fuse ranked lists by sum of 1 / (k + rank); each hit keeps every space that found it.
+def reciprocal_rank_fusion(
+    result_lists: Sequence[Sequence[Hit]],
+    k: int = 60,
+    *,
+    weights: Sequence[float] | None = None,
+) -> list[Hit]:
+    """Fuse ranked lists by sum of w / (k + rank); each hit keeps every space that found it.
 
     Args:
         result_lists: Ranked hit lists, best first (e.g. one per embedding space).
         k: RRF constant; larger values flatten the contribution of top ranks.
+        weights: One weight per list (default 1 each), e.g. a space's share of trust.
 
     Returns:
         Fused hits, best first, with ``score`` = RRF score.
     """
     if k <= 0:
         raise ValueError(f"RRF k must be positive, got {k}")
+    if weights is None:
+        weights = [1.0] * len(result_lists)
+    elif len(weights) != len(result_lists):
+        raise ValueError(f"{len(weights)} weights for {len(result_lists)} result lists")
     scores: dict[str, float] = {}
     by_id: dict[str, Hit] = {}
     spaces: dict[str, list[str]] = {}
-    for hits in result_lists:
+    for hits, weight in zip(result_lists, weights, strict=True):
         for rank, h in enumerate(hits):
-            scores[h.id] = scores.get(h.id, 0.0) + 1.0 / (k + rank + 1)
+            scores[h.id] = scores.get(h.id, 0.0) + weight / (k + rank + 1)
             by_id.setdefault(h.id, h)
             found = spaces.setdefault(h.id, [])
             found.extend(s for s in h.spaces if s not in found)

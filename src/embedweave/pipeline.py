@@ -22,9 +22,9 @@ from embedweave.chunking import Chunker
 from embedweave.errors import SpaceMismatchError
 from embedweave.filters import FilterLike
 from embedweave.funnel import funnel_search, low_fingerprint, low_vectors
+from embedweave.fusion import reciprocal_rank_fusion
 from embedweave.routing import RouteDecision, Router, as_router
 from embedweave.store.base import Store, validate_alpha, validate_k
-from embedweave.store.fusion import reciprocal_rank_fusion
 from embedweave.types import Chunk, Document, Hit
 
 if TYPE_CHECKING:
@@ -471,10 +471,9 @@ class Retriever:
         weights = [self.space_weights.get(s, 1.0) for s in spaces] or [1.0] * len(lists)
         pairs = [(hits, w) for hits, w in zip(lists, weights, strict=True) if hits and w > 0]
         if len(pairs) > 1:
-            if all(w == 1.0 for _, w in pairs):
-                fused = reciprocal_rank_fusion([h for h, _ in pairs], k=self.rrf_k)
-            else:
-                fused = weighted_rrf(pairs, k=self.rrf_k)
+            fused = reciprocal_rank_fusion(
+                [h for h, _ in pairs], k=self.rrf_k, weights=[w for _, w in pairs]
+            )
         else:
             fused = list(pairs[0][0]) if pairs else []
         if self.reranker is not None and fused:
@@ -485,31 +484,6 @@ class Retriever:
             ]
             return self.reranker.rerank(query, first, top_n=k)[:k]
         return fused[:k]
-
-
-def weighted_rrf(lists: Sequence[tuple[Sequence[Hit], float]], k: int = 60) -> list[Hit]:
-    """Reciprocal rank fusion with a weight per list: sum of w / (k + rank).
-
-    Args:
-        lists: (ranked hits, weight) pairs, best first.
-        k: RRF constant.
-
-    Returns:
-        Fused hits, best first; each keeps every space that found it.
-    """
-    if k <= 0:
-        raise ValueError(f"RRF k must be positive, got {k}")
-    scores: dict[str, float] = {}
-    first: dict[str, Hit] = {}
-    found: dict[str, list[str]] = {}
-    for hits, weight in lists:
-        for rank, h in enumerate(hits):
-            scores[h.id] = scores.get(h.id, 0.0) + weight / (k + rank + 1)
-            first.setdefault(h.id, h)
-            names = found.setdefault(h.id, [])
-            names.extend(s for s in h.spaces if s not in names)
-    order = sorted(scores, key=lambda i: -scores[i])
-    return [Hit(first[i].chunk, scores[i], tuple(found[i])) for i in order]
 
 
 def _check_funnel(funnel: tuple[int, int] | None, mode: str) -> tuple[int, int] | None:

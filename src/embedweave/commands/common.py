@@ -136,8 +136,8 @@ def connect(args: argparse.Namespace, *, start: bool = True) -> Connection:
     )
     if args.url:
         return Connection(args.url, args.grpc_port or 50051, api_key, "url")
+    from embedweave import server as srv
     from embedweave.commands.weaviate import default_data_dir
-    from embedweave.store import server as srv
 
     data = args.data_dir or default_data_dir()
     info = srv.status(data)

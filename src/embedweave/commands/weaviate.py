@@ -49,7 +49,7 @@ def _print(info: dict[str, Any], as_json: bool) -> None:
 
 
 def _start(args: argparse.Namespace) -> int:
-    from embedweave.store import server as srv
+    from embedweave import server as srv
 
     data = args.data_dir or default_data_dir()
     info = srv.status(data)
@@ -63,7 +63,7 @@ def _start(args: argparse.Namespace) -> int:
 
 
 def _stop(args: argparse.Namespace) -> int:
-    from embedweave.store import server as srv
+    from embedweave import server as srv
 
     data = args.data_dir or default_data_dir()
     stopped = srv.stop_detached(data)
@@ -75,7 +75,7 @@ def _stop(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    from embedweave.store import server as srv
+    from embedweave import server as srv
 
     data = args.data_dir or default_data_dir()
     info = srv.status(data)

@@ -39,9 +39,9 @@ from embedweave.types import Chunk
 
 if TYPE_CHECKING:
     from embedweave.routing import Router
+    from embedweave.server import ManagedWeaviate
     from embedweave.store.base import Store
     from embedweave.store.config import HnswConfig
-    from embedweave.store.server import ManagedWeaviate
 
 logger = logging.getLogger(__name__)
 
@@ -174,8 +174,9 @@ class PipelineConfig:
         mode: ``vector`` (dense), ``keyword`` (BM25) or ``hybrid``.
         alpha: Hybrid weight of the vector side (0 = BM25, 1 = vector).
         funnel: ``(dims, shortlist)`` funnel search (mode ``vector`` only).
-        rerank: Cross-encoder to rerank with: ``"default"`` (the SciFact reranker trained
-            here), a folder or a HF id; ``None`` = no reranking.
+        rerank: Cross-encoder to rerank with: ``"default"`` (``Reranker()``'s general
+            model), a reranker built here (``"scifact-minilm"``), a folder or a HF id;
+            ``None`` = no reranking.
         candidates: First-stage hits per space (and reranked) before cutting to k.
         rrf_k: Reciprocal-rank-fusion constant when several spaces are searched.
         name: Label in tables and plots (default: derived).

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from embedweave.store.fusion import minmax
+from embedweave.fusion import minmax
 
 __all__ = ["blend_scores", "check_blend", "minmax"]
 

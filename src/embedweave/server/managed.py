@@ -15,7 +15,7 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -86,17 +86,6 @@ def allocate_ports(http: int | None = None, grpc: int | None = None) -> ServerPo
         if raft + 1 not in used and _port_free(raft + 1):
             return ServerPorts(h, g, gossip, data, raft)
     raise ServerError("could not find two consecutive free ports for raft")
-
-
-def _binary_version(path: Path) -> str | None:
-    try:
-        out = subprocess.run(
-            [str(path), "--version"], capture_output=True, text=True, timeout=30
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    text = (out.stdout + out.stderr).strip()
-    return text or None
 
 
 def resolve_binary(version: str = WEAVIATE_VERSION, *, build: bool = True) -> Path:
@@ -456,13 +445,3 @@ def stop_detached(data_dir: str | os.PathLike[str], timeout: float = 20.0) -> bo
         time.sleep(0.2)
     os.kill(pid, signal.SIGKILL)
     return True
-
-
-@contextlib.contextmanager
-def managed_weaviate(**kwargs: Any) -> Iterator[ManagedWeaviate]:
-    """Context manager form of ``ManagedWeaviate(**kwargs)``."""
-    server = ManagedWeaviate(**kwargs)
-    try:
-        yield server.start()
-    finally:
-        server.stop()

@@ -10,6 +10,7 @@ import numpy as np
 
 from embedweave.errors import SpaceMismatchError
 from embedweave.filters import FilterLike, as_filter, matches
+from embedweave.fusion import relative_score_fusion
 from embedweave.store.base import (
     Store,
     VectorSpace,
@@ -18,7 +19,6 @@ from embedweave.store.base import (
     validate_alpha,
     validate_k,
 )
-from embedweave.store.fusion import relative_score_fusion
 from embedweave.types import Chunk, Hit
 
 
