@@ -21,9 +21,9 @@ from matryoshka_tradeoff import docs_dataset
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--model", default=None,
-                        help="cross-encoder folder or Hugging Face id (default: embedweave's "
-                        "SciFact reranker)")
+    parser.add_argument("--model", default="scifact-minilm",
+                        help="cross-encoder folder, Hugging Face id or a reranker built here "
+                        "(default: scifact-minilm, built by `embedweave train reranker`)")
     parser.add_argument("--candidates", type=int, default=10, help="hits reranked (default 10)")
     add_weaviate_args(parser, "ExampleRerank")
     args = parser.parse_args()
@@ -37,7 +37,6 @@ def main() -> None:
 
     data = docs_dataset()
     embedder = Embedder("minilm")
-    print("loading the reranker (trained on first use: minutes, once) ...", flush=True)
     reranker = Reranker(args.model)
     print(f"reranker: {reranker.model_name} (blend with the first stage: {reranker.blend})")
 

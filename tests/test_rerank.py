@@ -14,10 +14,16 @@ from embedweave.eval.beir import load_scifact
 from embedweave.eval.metrics import mrr_at_k
 from embedweave.rerank import Reranker, TruncationWarning
 from embedweave.rerank.blend import minmax
-from embedweave.train import DEFAULT_BLEND, DEFAULT_CONFIG, bm25_candidates, default_reranker_path
+from embedweave.train import (
+    DEFAULT_BLEND,
+    DEFAULT_CONFIG,
+    SCIFACT_RERANKER,
+    bm25_candidates,
+    build_scifact_reranker,
+)
 from embedweave.types import Chunk, Hit
 
-pytestmark = pytest.mark.slow  # the first run trains the default reranker (minutes on CPU)
+pytestmark = pytest.mark.slow  # the first run builds scifact-minilm (minutes on CPU)
 
 CLAIM = "Vitamin D supplementation reduces the risk of hip fractures in elderly people."
 TEXTS = [
@@ -30,27 +36,28 @@ TEXTS = [
 
 @pytest.fixture(scope="module")
 def reranker() -> Reranker:
-    return Reranker(device="cpu")
+    build_scifact_reranker()  # once per cache and recipe
+    return Reranker(SCIFACT_RERANKER, device="cpu")
 
 
 def _hits(texts: list[str]) -> list[Hit]:
     return [Hit(Chunk("d", i, t), score=10.0 - i, spaces=("bm25",)) for i, t in enumerate(texts)]
 
 
-def test_model_none_is_the_trained_scifact_reranker(reranker: Reranker) -> None:
-    assert reranker.model_name == str(default_reranker_path())
+def test_scifact_minilm_is_the_reranker_trained_here(reranker: Reranker) -> None:
+    assert reranker.model_name == str(build_scifact_reranker())
     # used at the length it was trained at, not the 512 asked by default
     assert reranker.max_length == DEFAULT_CONFIG.max_length < 512
     # blended with the first stage by default; the same model by path is not
     assert reranker.blend == DEFAULT_BLEND
-    assert Reranker(default_reranker_path(), device="cpu").blend is None
+    assert Reranker(build_scifact_reranker(), device="cpu").blend is None
 
 
 def test_relevant_text_first_and_contract_kept(reranker: Reranker) -> None:
     hits = _hits(TEXTS)
     raw = reranker.score(CLAIM, TEXTS)
     # the model alone puts the relevant text first
-    alone = Reranker(device="cpu", blend=None).rerank(CLAIM, hits)
+    alone = Reranker(SCIFACT_RERANKER, device="cpu", blend=None).rerank(CLAIM, hits)
     assert alone[0].chunk.index == 1 and int(np.argmax(raw)) == 1
     for h in alone:
         assert h.score == h.rerank_score == pytest.approx(raw[h.chunk.index])
@@ -68,7 +75,7 @@ def test_relevant_text_first_and_contract_kept(reranker: Reranker) -> None:
 
 
 def test_top_n_threshold_and_overrides() -> None:
-    rr = Reranker(device="cpu", top_n=1, normalize=True)
+    rr = Reranker(SCIFACT_RERANKER, device="cpu", top_n=1, normalize=True)
     assert len(rr.rerank(CLAIM, _hits(TEXTS))) == 1
     assert len(rr.rerank(CLAIM, _hits(TEXTS), top_n=3)) == 3
     scores = sorted(rr.score(CLAIM, TEXTS), reverse=True)
@@ -80,7 +87,7 @@ def test_top_n_threshold_and_overrides() -> None:
 
 def test_normalize_is_the_sigmoid_of_the_logits(reranker: Reranker) -> None:
     raw = reranker.score(CLAIM, TEXTS)
-    norm = Reranker(device="cpu", normalize=True).score(CLAIM, TEXTS)
+    norm = Reranker(SCIFACT_RERANKER, device="cpu", normalize=True).score(CLAIM, TEXTS)
     assert np.allclose(norm, 1 / (1 + np.exp(-raw)), atol=1e-5)
     assert ((norm > 0) & (norm < 1)).all()
 
@@ -89,7 +96,7 @@ def test_ties_keep_first_stage_order_and_earlier_stage_values() -> None:
     same = "Hip fractures fell with vitamin D in elderly people."
     hits = _hits([same, TEXTS[0], same])
     hits[2] = dataclasses.replace(hits[2], first_stage_score=0.5, first_stage_rank=7)
-    out = Reranker(device="cpu", blend=None).rerank(CLAIM, hits)
+    out = Reranker(SCIFACT_RERANKER, device="cpu", blend=None).rerank(CLAIM, hits)
     assert [h.chunk.index for h in out[:2]] == [0, 2]
     assert (out[1].first_stage_score, out[1].first_stage_rank) == (0.5, 7)
 
@@ -104,7 +111,7 @@ async def test_concurrent_async_calls_match_sync(reranker: Reranker) -> None:
 
 
 def test_truncation_is_reported() -> None:
-    rr = Reranker(device="cpu", max_length=48)
+    rr = Reranker(SCIFACT_RERANKER, device="cpu", max_length=48)
     with pytest.warns(TruncationWarning, match=r"1 of 2 .* exceed max_length=48"):
         rr.rerank(CLAIM, _hits(["short text", " ".join(["fracture"] * 100)]))
 
@@ -120,7 +127,7 @@ def test_bad_arguments_are_named(reranker: Reranker, tmp_path) -> None:
     with pytest.raises(ValueError, match="backend='cohere' only"):
         Reranker(api_key="k")
     with pytest.raises(ValueError, match="position embeddings"):
-        Reranker(device="cpu", max_length=1024)
+        Reranker(SCIFACT_RERANKER, device="cpu", max_length=1024)
     with pytest.raises(ModelNotAvailableError, match="does not exist"):
         Reranker(tmp_path / "missing")
     with pytest.raises(ModelNotAvailableError, match="could not be loaded"):
@@ -130,7 +137,7 @@ def test_bad_arguments_are_named(reranker: Reranker, tmp_path) -> None:
 def test_multi_label_models_are_refused(tmp_path) -> None:
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    src = default_reranker_path()
+    src = build_scifact_reranker()
     AutoModelForSequenceClassification.from_pretrained(
         src, num_labels=3, ignore_mismatched_sizes=True
     ).save_pretrained(tmp_path)

@@ -19,7 +19,7 @@ from embedweave.train import (
     RerankerTrainConfig,
     base_model_path,
     bm25_candidates,
-    default_reranker_path,
+    build_scifact_reranker,
     dense_candidates,
     is_trained,
     mine_groups,
@@ -120,19 +120,19 @@ def test_fingerprint_follows_the_recipe():
 
 @pytest.mark.slow
 def test_default_reranker_is_trained_once_and_cached():
-    path = default_reranker_path()  # trains when the cache is empty (minutes on CPU)
+    path = build_scifact_reranker()  # trains when the cache is empty (minutes on CPU)
     assert is_trained(path)
     assert RerankerTrainConfig().fingerprint() in path.name
     manifest = json.loads((path / MANIFEST).read_text())
     assert manifest["train_claims"] == 809
     # the listwise loss starts near chance (ln 4 for 1 positive + 3 negatives) and falls
     assert manifest["loss_last_50"] < manifest["loss_first_50"] - 0.3
-    assert default_reranker_path() == path
+    assert build_scifact_reranker() == path
 
 
 @pytest.mark.slow
 def test_cli_reports_the_cached_reranker(capsys):
-    path = default_reranker_path()
+    path = build_scifact_reranker()
     assert cli.main(["train", "reranker", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["path"] == str(path) and out["train_claims"] == 809

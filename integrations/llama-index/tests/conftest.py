@@ -107,14 +107,17 @@ def embed_model() -> Any:
 
 @pytest.fixture(scope="session")
 def rerank() -> Any:
-    """embedweave's default cross-encoder (SciFact-trained MiniLM), top 2.
+    """The ``scifact-minilm`` cross-encoder built here (SciFact-trained MiniLM), top 2.
 
     The first use on a machine trains and caches it (minutes on a CPU): tests using it
     are marked ``slow``.
     """
     from llama_index.postprocessor.embedweave_rerank import EmbedweaveRerank
 
-    return EmbedweaveRerank(top_n=2)
+    from embedweave.train import SCIFACT_RERANKER, build_scifact_reranker
+
+    build_scifact_reranker()
+    return EmbedweaveRerank(model=SCIFACT_RERANKER, top_n=2)
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 from llama_index.postprocessor.embedweave_rerank import EmbedweaveRerank
 
 from embedweave.rerank import Reranker
-from embedweave.train import DEFAULT_BLEND, default_reranker_path
+from embedweave.train import DEFAULT_BLEND, SCIFACT_RERANKER, build_scifact_reranker
 
 QUERY = "Which pigment absorbs red and blue light in plants?"
 TEXTS = [
@@ -51,12 +51,12 @@ def test_returns_the_core_rerankers_order_and_keeps_retrieval_score(
 
 @pytest.mark.slow
 def test_default_reranker_lifts_the_relevant_node(rerank: EmbedweaveRerank) -> None:
-    assert rerank.reranker.model_name == str(default_reranker_path())
+    assert rerank.reranker.model_name == str(build_scifact_reranker())
     assert rerank.reranker.blend == DEFAULT_BLEND  # blended with the retrieval scores
     out = rerank.postprocess_nodes(_nodes(), query_str=QUERY)  # top 2 of 5
     assert f"n{RELEVANT}" in [n.node.node_id for n in out]  # up from 3rd
     # the model alone puts it first
-    alone = EmbedweaveRerank(reranker=Reranker(blend=None), top_n=2)
+    alone = EmbedweaveRerank(reranker=Reranker(SCIFACT_RERANKER, blend=None), top_n=2)
     assert alone.postprocess_nodes(_nodes(), query_str=QUERY)[0].node.node_id == f"n{RELEVANT}"
 
 

@@ -46,8 +46,8 @@ def register(sub: Any) -> None:
     p.add_argument("--funnel", default=None, metavar="DIMS:SHORTLIST[,...]",
                    help="funnel search, e.g. 64:200 (shortlist >= the largest k)")
     p.add_argument("--rerank", nargs="?", const="default", default=None, metavar="MODEL",
-                   help="rerank with a cross-encoder (no MODEL: the SciFact reranker trained "
-                   "here)")
+                   help="rerank with a cross-encoder: a folder, HF id or scifact-minilm "
+                   "(no MODEL: cross-encoder/ms-marco-MiniLM-L6-v2)")
     p.add_argument("--candidates", type=int, default=100,
                    help="first-stage hits per query (reranked when --rerank; default 100)")
     p.add_argument("--k-values", default="1,3,5,10,100", help="metric cut-offs")

@@ -61,8 +61,9 @@ def _search_args(p: argparse.ArgumentParser, k: int = 10) -> None:
                    help="shortlist with DIMS-dim vectors, rescore at full dims (needs "
                    "`ingest --funnel-dims DIMS`)")
     p.add_argument("--rerank", nargs="?", const="default", default=None, metavar="MODEL",
-                   help="rerank with a cross-encoder (no MODEL: the SciFact reranker "
-                   "trained and cached here)")
+                   help="rerank with a cross-encoder: a folder, HF id, or scifact-minilm "
+                   "(built by `embedweave train reranker`); no MODEL: "
+                   "cross-encoder/ms-marco-MiniLM-L6-v2")
     p.add_argument("--candidates", type=int, default=50,
                    help="first-stage hits per space before fusion/rerank (default 50)")
     p.add_argument("--filter", default=None, metavar="JSON",
@@ -72,6 +73,9 @@ def _search_args(p: argparse.ArgumentParser, k: int = 10) -> None:
     m.add_argument("-m", "--model", default=None, help="embedding model")
     m.add_argument("--dims", type=int, default=None, help="Matryoshka dims")
     m.add_argument("--routing", default=None, help="route table YAML")
+    m.add_argument("--base-url", default=None,
+                   help="API root of an openai: model's OpenAI-compatible server "
+                   "(default: as ingested, else $OPENAI_BASE_URL)")
     add_store_args(p)
     add_output_args(p)
 

@@ -1,4 +1,4 @@
-"""``embedweave train reranker``: train (once) the SciFact cross-encoder the reranker uses."""
+"""``embedweave train reranker``: build (once) the ``scifact-minilm`` cross-encoder."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ def register(sub: Any) -> None:
     """Add the ``train`` command group."""
     p = sub.add_parser("train", help="train models offline")
     what = p.add_subparsers(dest="what", required=True)
-    help_ = "train the default cross-encoder reranker into the cache (no-op when cached)"
+    help_ = ("build the scifact-minilm cross-encoder reranker into the cache (no-op when "
+             "cached); then use Reranker('scifact-minilm')")
     # ``embedweave train reranker`` and its one-word spelling ``embedweave train-reranker``
     for r in (what.add_parser("reranker", help=help_),
               sub.add_parser("train-reranker", help=help_)):
@@ -26,12 +27,12 @@ def register(sub: Any) -> None:
 
 
 def _reranker(args: argparse.Namespace) -> int:
-    from embedweave.train import MANIFEST, default_reranker_path, train_reranker
+    from embedweave.train import MANIFEST, build_scifact_reranker, train_reranker
 
     if args.output is None:
         if args.device is not None:
             raise SystemExit("embedweave train-reranker: --device needs --output")
-        path = default_reranker_path()
+        path = build_scifact_reranker()
     else:
         path = train_reranker(args.output, device=args.device, show_progress=True)
     manifest = json.loads((path / MANIFEST).read_text())

@@ -18,9 +18,12 @@ from embedweave.precision import Precision
 from embedweave.rerank.blend import blend_scores, check_blend
 from embedweave.rerank.cohere import CohereRerankError, CohereScorer
 from embedweave.rerank.cross_encoder import CrossEncoderScorer, TruncationWarning
+from embedweave.rerank.named import DEFAULT_RERANKER, NAMED_RERANKERS
 from embedweave.types import Hit
 
-__all__ = ["CohereRerankError", "Reranker", "TruncationWarning"]
+__all__ = [
+    "DEFAULT_RERANKER", "NAMED_RERANKERS", "CohereRerankError", "Reranker", "TruncationWarning",
+]
 
 Backend = Literal["cross-encoder", "cohere"]
 
@@ -37,10 +40,11 @@ class Reranker:
     """Reorders hits by a reranking model's relevance score.
 
     Args:
-        model: Cross-encoder folder or Hugging Face id (``None`` = the SciFact reranker
-            trained here, see ``embedweave.train``), or a Cohere model name (``None`` =
-            ``rerank-v3.5``). Online users typically pick
-            ``cross-encoder/ms-marco-MiniLM-L6-v2`` or ``BAAI/bge-reranker-v2-m3``.
+        model: Cross-encoder folder, Hugging Face id, or the name of a reranker built here
+            (``"scifact-minilm"``, built by ``embedweave train reranker``); ``None`` = the
+            general ``cross-encoder/ms-marco-MiniLM-L6-v2`` (needs Hugging Face access or
+            its files in the HF cache). ``BAAI/bge-reranker-v2-m3`` is the multilingual
+            pick. For Cohere a model name (``None`` = ``rerank-v3.5``).
         backend: ``"cross-encoder"`` (local, sentence-transformers) or ``"cohere"``.
         top_n: Default number of hits to keep; ``None`` keeps all.
         score_threshold: Default minimum rerank score to keep a hit; ``None`` keeps all.
@@ -49,8 +53,8 @@ class Reranker:
             ``blend * minmax(rerank) + (1 - blend) * minmax(first stage)`` over the
             candidate list, keeping what the first stage knew (useful when the reranker
             is weaker than, or different from, the first stage; see docs/reranking.md).
-            ``"auto"``: ``embedweave.train.DEFAULT_BLEND`` for the default SciFact model
-            (``model=None``), which alone ranks below its first stages; ``None`` for any
+            ``"auto"``: the weight recorded for a named model built here (0.3 for
+            ``scifact-minilm``, which alone ranks below its first stages); ``None`` for any
             other model.
         normalize: Cross-encoder only: sigmoid the logits into (0, 1), which makes one
             threshold meaningful across queries. Cohere scores are already in [0, 1].
@@ -89,9 +93,8 @@ class Reranker:
         self.top_n = _check_top_n(top_n)
         self.score_threshold = _check_threshold(score_threshold)
         if blend == "auto":
-            from embedweave.train import DEFAULT_BLEND
-
-            blend = DEFAULT_BLEND if model is None and backend == "cross-encoder" else None
+            named = NAMED_RERANKERS.get(model) if isinstance(model, str) else None
+            blend = named.blend if named is not None and backend == "cross-encoder" else None
         self.blend = check_blend(blend)
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")

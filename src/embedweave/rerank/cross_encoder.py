@@ -14,6 +14,7 @@ import numpy as np
 
 from embedweave.errors import ModelNotAvailableError
 from embedweave.precision import Precision, use_bf16
+from embedweave.rerank.named import DEFAULT_RERANKER, NAMED_RERANKERS, resolve_named
 
 
 class TruncationWarning(UserWarning):
@@ -24,8 +25,9 @@ class CrossEncoderScorer:
     """Scores (query, text) pairs with a sentence-transformers ``CrossEncoder``.
 
     Args:
-        model: Local folder or Hugging Face id; ``None`` = the SciFact reranker trained here
-            (``embedweave.train.default_reranker_path()``, trained on first use).
+        model: Local folder, Hugging Face id, or the name of a reranker built here
+            (``scifact-minilm``, see ``embedweave.rerank.named``); ``None`` = the general
+            ``cross-encoder/ms-marco-MiniLM-L6-v2``.
         batch_size: Pairs per forward pass.
         max_length: Token limit of a pair, capped at the model's own limit (its tokenizer's
             ``model_max_length``: a model trained on shorter pairs is used at that length);
@@ -44,7 +46,7 @@ class CrossEncoderScorer:
 
     def __init__(
         self,
-        model: str | os.PathLike[str] | None,
+        model: str | os.PathLike[str] | None = None,
         *,
         batch_size: int,
         max_length: int,
@@ -60,8 +62,8 @@ class CrossEncoderScorer:
         except OSError as exc:
             raise ModelNotAvailableError(
                 f"cross-encoder {source!r} could not be loaded ({exc}). Without Hugging Face "
-                "access pass a local folder, or model=None for the SciFact reranker trained "
-                "here."
+                "access pass a local folder, or a reranker built here: "
+                f"{_named_hint()}"
             ) from exc
         if self.model.num_labels != 1:
             raise ValueError(
@@ -134,11 +136,15 @@ class CrossEncoderScorer:
             )
 
 
+def _named_hint() -> str:
+    return "; ".join(f"Reranker({n!r}) after `{r.command}`" for n, r in NAMED_RERANKERS.items())
+
+
 def _resolve_source(model: str | os.PathLike[str] | None) -> str:
     if model is None:
-        from embedweave.train import default_reranker_path
-
-        return str(default_reranker_path())
+        return DEFAULT_RERANKER
+    if isinstance(model, str) and model in NAMED_RERANKERS:
+        return str(resolve_named(model))
     path = Path(model).expanduser()
     if path.exists():
         if not path.is_dir():

