@@ -181,6 +181,11 @@ class Embedder:
             self.dims_source: str = opened.dims_source
             api_backend = opened.backend
         else:
+            if api_key is not None or base_url is not None:
+                raise ValueError(
+                    f"api_key/base_url apply to API models (openai:, cohere:, voyage:), not "
+                    f"{os.fspath(model) if not isinstance(model, ModelSpec) else model.name!r}"
+                )
             self.spec = resolve_model(model)
             if dimensions is None:
                 self.dims = self.spec.dims

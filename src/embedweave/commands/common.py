@@ -197,9 +197,18 @@ def _read_registry(path: Path) -> dict[str, Any]:
 
 
 def build_router(
-    *, model: str | None, dims: int | None, routing: str | None, cache: bool = True
+    *,
+    model: str | None,
+    dims: int | None,
+    routing: str | None,
+    cache: bool = True,
+    base_url: str | None = None,
 ) -> Router:
-    """A router from ``--routing`` (YAML file) or one ``--model`` at ``--dims``."""
+    """A router from ``--routing`` (YAML file) or one ``--model`` at ``--dims``.
+
+    ``base_url`` is the API root of an ``openai:`` model (an OpenAI-compatible server);
+    API keys come only from the provider's variable, so they are never recorded.
+    """
     from embedweave.cache import EmbeddingCache
     from embedweave.routing import Router
 
@@ -213,7 +222,9 @@ def build_router(
         return Router.from_yaml(path, cache=emb_cache)
     from embedweave.embedding import Embedder
 
-    embedder = Embedder(model or DEFAULT_MODEL, dimensions=dims, cache=emb_cache)
+    embedder = Embedder(
+        model or DEFAULT_MODEL, dimensions=dims, cache=emb_cache, base_url=base_url or None
+    )
     return Router.single(embedder)
 
 
@@ -223,12 +234,14 @@ def router_for_collection(
     """The router a collection was built with: flags, else the record, else its spaces."""
     model, dims, routing = getattr(args, "model", None), getattr(args, "dims", None), getattr(
         args, "routing", None)
+    base_url = getattr(args, "base_url", None)
     if model or routing:
-        return build_router(model=model, dims=dims, routing=routing)
+        return build_router(model=model, dims=dims, routing=routing, base_url=base_url)
     rec = recall(conn, store.name)
     if rec:
         return build_router(model=rec.get("model"), dims=rec.get("dims"),
-                            routing=rec.get("routing"))
+                            routing=rec.get("routing"),
+                            base_url=base_url or rec.get("base_url"))
     full = [s for s in store.spaces.values() if ">" not in s.fingerprint]
     if len(full) != 1:
         raise EmbedweaveError(

@@ -38,7 +38,12 @@ def register(sub: Any) -> None:
     m = p.add_argument_group("model")
     m.add_argument("-m", "--model", default=None,
                    help="embedding model: minilm (default), wordllama-256, use-multilingual, "
-                   "a Hugging Face id or a local folder")
+                   "a Hugging Face id, a local folder, or an API model openai:<model>, "
+                   "cohere:<model>, voyage:<model> (key from $OPENAI_API_KEY, $CO_API_KEY, "
+                   "$VOYAGE_API_KEY)")
+    m.add_argument("--base-url", default=None,
+                   help="API root of an openai: model served by an OpenAI-compatible server, "
+                   "e.g. http://tei:8080/v1 (default $OPENAI_BASE_URL)")
     m.add_argument("--dims", type=int, default=None, help="Matryoshka output dims")
     m.add_argument("--routing", default=None,
                    help="route table YAML (language -> model); replaces --model")
@@ -93,7 +98,8 @@ def run(args: argparse.Namespace) -> int:
         )
     disable = progress_enabled(args)
     quiet_model_loading()
-    router = build_router(model=args.model, dims=args.dims, routing=args.routing)
+    router = build_router(model=args.model, dims=args.dims, routing=args.routing,
+                          base_url=args.base_url)
     chunker = _chunker(args, router)
     conn = connect(args)
     store = conn.open(args.collection, router.vector_spaces(funnel_dims=args.funnel_dims))
@@ -130,6 +136,7 @@ def run(args: argparse.Namespace) -> int:
         remember(conn, store.name, {
             "model": None if args.routing else (args.model or "minilm"),
             "dims": args.dims,
+            "base_url": args.base_url,
             "routing": str(_abs(args.routing)) if args.routing else None,
             "funnel_dims": args.funnel_dims,
         })  # fmt: skip
