@@ -182,6 +182,28 @@ def test_forced_language_per_text_or_chunk() -> None:
         router.route("x", language="english!")
 
 
+def test_undetermined_text_inherits_its_documents_language() -> None:
+    table = dict(TABLE, routes={"en": "minilm", "de": "use-multilingual"}, fallback="minilm")
+    router = Router(table)
+    german = router.detector.detect(
+        "Die Verteidigung der Panthers gab in der ganzen Saison nur wenige Punkte ab."
+    )
+    assert german.language == "de"
+    d = router.route(Chunk("doc", 3, "Ok."), inherited_language=german)
+    assert d.language == "de" and d.space == "use_multilingual" and not d.forced
+    assert d.confidence == german.confidence
+    why = f"chunk undetermined; document detected 'de' ({german.confidence:.2f})"
+    assert d.reason.startswith(why)
+    assert "rule 'de'" in d.reason
+    # a text's own language, detected or forced, wins over its document's
+    assert router.route(QUESTIONS["en"], inherited_language=german).language == "en"
+    assert router.route("Ok.", language="en", inherited_language=german).space == "minilm"
+    # an undetermined document changes nothing: the fallback route
+    unknown = router.detector.detect("ok")
+    assert router.route("Ok.", inherited_language=unknown).space == "minilm"
+    assert "text too short" in router.route("Ok.", inherited_language=unknown).reason
+
+
 def test_no_route_and_no_shared_space_is_an_error() -> None:
     router = Router({"routes": {"en": "minilm"}})
     with pytest.raises(RoutingError, match="no route for language 'de'"):
@@ -248,6 +270,19 @@ def test_single_embedder_is_one_space(minilm: Embedder) -> None:
     assert router.vector_spaces() == [minilm.space()]
     d = router.route(QUESTIONS["en"])
     assert d.spaces == (minilm.space().name,) and d.language == "en"
+
+
+def test_one_constructor_for_settings(tmp_path: Path) -> None:
+    # a route table wins (dict, object or YAML file), as the CLI's --routing and eval do
+    path = tmp_path / "routes.yaml"
+    path.write_text(RouteTable.from_dict(TABLE).to_yaml(), encoding="utf-8")
+    for routing in (TABLE, RouteTable.from_dict(TABLE), path, str(path)):
+        router = Router.from_settings(model="ignored", routing=routing)
+        assert router.table == RouteTable.from_dict(TABLE)
+    # else one model at some dims: the single-space router of that embedder
+    single = Router.from_settings(model="wordllama-256", dims=64)
+    assert single.vector_spaces() == [Embedder("wordllama-256", dimensions=64).space()]
+    assert single.embedder(single.vector_spaces()[0].name).dims == 64
 
 
 def test_prompts_reach_the_embedder() -> None:

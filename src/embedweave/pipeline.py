@@ -29,6 +29,7 @@ from embedweave.types import Chunk, Document, Hit
 
 if TYPE_CHECKING:
     from embedweave.embedding import Embedder
+    from embedweave.language import LanguageGuess
     from embedweave.rerank import Reranker
 
 Mode = Literal["vector", "keyword", "hybrid"]
@@ -226,24 +227,14 @@ class Index:
         determined, so one document's chunks do not scatter over spaces.
         """
         decisions = self.router.route_many(chunks)
-        doc_lang: dict[str, tuple[str | None, float]] = {}
+        doc_lang: dict[str, LanguageGuess] = {}
         for i, (c, d) in enumerate(zip(chunks, decisions, strict=True)):
             if d.language is None and documents and c.document_id in documents:
                 if c.document_id not in doc_lang:
-                    guess = self.router.detector.detect(documents[c.document_id])
-                    doc_lang[c.document_id] = (guess.language, guess.confidence)
-                lang, conf = doc_lang[c.document_id]
-                if lang is not None:
-                    inherited = self.router.route(c, language=lang)
-                    decisions[i] = dataclasses.replace(
-                        inherited,
-                        confidence=conf,
-                        forced=False,
-                        reason=inherited.reason.replace(
-                            f"forced {lang!r}",
-                            f"chunk undetermined; document detected {lang!r} ({conf:.2f})",
-                        ),
+                    doc_lang[c.document_id] = self.router.detector.detect(
+                        documents[c.document_id]
                     )
+                decisions[i] = self.router.route(c, inherited_language=doc_lang[c.document_id])
             c.language = decisions[i].language
         self.router.report_unsupported(decisions, what="chunks")
         return decisions
