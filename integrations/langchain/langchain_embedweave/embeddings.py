@@ -6,9 +6,10 @@ from typing import Any
 
 from embedweave.embedding import Embedder
 from embedweave.routing import Router, as_router
+from embedweave.single_vector import single_vector_space
 from embedweave.store.base import VectorSpace
 from langchain_core.embeddings import Embeddings
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 
 
 class EmbedweaveEmbeddings(BaseModel, Embeddings):
@@ -28,8 +29,11 @@ class EmbedweaveEmbeddings(BaseModel, Embeddings):
 
     Args:
         model: Bundled name (``minilm``, ``wordllama-256``, ``use-multilingual``), a
-            Hugging Face id or a local path.
+            Hugging Face id, a local path, or an API model (``openai:<model>``,
+            ``cohere:<model>``, ``voyage:<model>``; see embedweave's docs/api-models.md).
         dimensions: Matryoshka output dims (truncate + renormalize); ``None`` = full.
+        api_key: API models: the key (default the provider's variable); never shown.
+        base_url: API models: the API root (an OpenAI-compatible server).
         batch_size: Texts per model call.
         device: Torch device, ``None`` picks one.
         normalize: Unit-length output vectors.
@@ -42,8 +46,8 @@ class EmbedweaveEmbeddings(BaseModel, Embeddings):
             embeds every text into one space, so this picks ``router_space``'s embedder
             and its store record; ``EmbedweaveRetriever`` given these embeddings routes
             each query through the whole router.
-        router_space: Space of ``router`` to embed into; default its shared space, else
-            its fallback / ``*`` space.
+        router_space: Space of ``router`` to embed into; default its shared space (the
+            one holding every text).
 
     Example (routing):
         ```python
@@ -67,6 +71,8 @@ class EmbedweaveEmbeddings(BaseModel, Embeddings):
     embedder: Any = Field(default=None, exclude=True, description="a ready core Embedder")
     router: Any = Field(default=None, exclude=True, description="a core Router or route table")
     router_space: str | None = None
+    api_key: SecretStr | None = Field(default=None, exclude=True, repr=False)
+    base_url: str | None = None
 
     _embedder: Embedder = PrivateAttr()
     _router: Router | None = PrivateAttr(default=None)
@@ -81,7 +87,8 @@ class EmbedweaveEmbeddings(BaseModel, Embeddings):
             changed = [
                 name
                 for name in (
-                    "dimensions", "device", "query_prompt", "document_prompt", "cache"
+                    "dimensions", "device", "query_prompt", "document_prompt", "cache",
+                    "api_key", "base_url",
                 )
                 if getattr(self, name) is not None
             ]
@@ -100,15 +107,7 @@ class EmbedweaveEmbeddings(BaseModel, Embeddings):
             self.model = self.embedder.model_name
         elif self.router is not None:
             router = as_router(self.router)
-            table = router.table
-            space = self.router_space or table.shared or table.default_space
-            if space is None:
-                raise ValueError("the router has no shared or fallback space: pass router_space=")
-            if space not in router.spaces:
-                raise ValueError(
-                    f"router_space {space!r} is not one of the router's spaces "
-                    f"{sorted(router.spaces)}"
-                )
+            space = single_vector_space(router, self.router_space, argument="router_space")
             self._router = router
             self.router_space = space
             self._embedder = router.embedder(space)
@@ -123,6 +122,8 @@ class EmbedweaveEmbeddings(BaseModel, Embeddings):
                 query_prompt=self.query_prompt,
                 document_prompt=self.document_prompt,
                 cache=self.cache,
+                api_key=self.api_key.get_secret_value() if self.api_key else None,
+                base_url=self.base_url,
             )
         return self
 

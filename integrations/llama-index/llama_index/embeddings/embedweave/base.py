@@ -10,6 +10,7 @@ from llama_index.core.bridge.pydantic import Field, PrivateAttr
 
 from embedweave.embedding import Embedder
 from embedweave.routing import Router
+from embedweave.single_vector import single_vector_space
 from embedweave.store.base import VectorSpace
 
 #: Texts per model call; MiniLM-sized models batch well far beyond LlamaIndex's default 10.
@@ -34,7 +35,12 @@ class EmbedweaveEmbedding(BaseEmbedding):
 
     Args:
         model_name: Bundled name (``minilm``, ``wordllama-256``, ``use-multilingual``), a
-            Hugging Face id or a local path.
+            Hugging Face id, a local path, or an API model (``openai:<model>``,
+            ``cohere:<model>``, ``voyage:<model>``; see embedweave's docs/api-models.md),
+            whose async hooks await the provider's async client on the running loop.
+        api_key: API models: the key (default the provider's variable); kept only by the
+            core embedder, never in this object's fields or payloads.
+        base_url: API models: the API root (an OpenAI-compatible server).
         dimensions: Matryoshka output dims (truncate + renormalize); ``None`` = full.
         embed_batch_size: Texts per model call.
         normalize: Unit-length output vectors.
@@ -48,7 +54,8 @@ class EmbedweaveEmbedding(BaseEmbedding):
             embedder of its space ``route_space``, and ``space()`` is the router's record
             of it, so the vector store matches collections the core ``Index`` built.
             ``EmbedweaveRetriever`` given this embedding routes queries across all spaces.
-        route_space: The router space to embed into (required with ``router``).
+        route_space: The router space to embed into; default the router's shared space
+            (the one holding every text).
         **kwargs: Other ``BaseEmbedding`` fields (``callback_manager``, ``num_workers``...).
     """
 
@@ -68,6 +75,7 @@ class EmbedweaveEmbedding(BaseEmbedding):
     route_space: str | None = Field(
         default=None, description="Router space this embedding embeds into, if routed."
     )
+    base_url: str | None = Field(default=None, description="API root of an API model.")
 
     _embedder: Embedder = PrivateAttr()
     _router: Router | None = PrivateAttr(default=None)
@@ -87,6 +95,8 @@ class EmbedweaveEmbedding(BaseEmbedding):
         embedder: Embedder | None = None,
         router: Router | None = None,
         route_space: str | None = None,
+        api_key: str | None = None,
+        base_url: str | None = None,
         **kwargs: Any,
     ) -> None:
         if router is not None:
@@ -96,10 +106,7 @@ class EmbedweaveEmbedding(BaseEmbedding):
                 )
             if embedder is not None:
                 raise ValueError("pass either router= or embedder=, not both")
-            if route_space is None:
-                raise ValueError(
-                    f"router= needs route_space=, one of {sorted(router.spaces)}"
-                )
+            route_space = single_vector_space(router, route_space, argument="route_space")
             embedder = router.embedder(route_space)
         elif route_space is not None:
             raise ValueError("route_space= applies only with router=")
@@ -119,6 +126,8 @@ class EmbedweaveEmbedding(BaseEmbedding):
                 "document_prompt": document_prompt,
                 "device": device,
                 "cache": cache if cache is not None else cache_dir,
+                "api_key": api_key,
+                "base_url": base_url,
             }
             clash = sorted(k for k, v in given.items() if v is not None)
             if clash:
@@ -136,6 +145,7 @@ class EmbedweaveEmbedding(BaseEmbedding):
             device=device,
             cache_dir=cache_dir,
             route_space=route_space,
+            base_url=base_url,
         )
         super().__init__(**fields, **kwargs)
         self._router = router
@@ -148,6 +158,8 @@ class EmbedweaveEmbedding(BaseEmbedding):
             query_prompt=query_prompt,
             document_prompt=document_prompt,
             cache=cache if cache is not None else cache_dir,
+            api_key=api_key,
+            base_url=base_url,
         )
 
     @classmethod

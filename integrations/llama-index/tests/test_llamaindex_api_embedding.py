@@ -1,0 +1,96 @@
+"""Contract test: ``EmbedweaveEmbedding`` over an API model (OpenAI protocol, real vectors).
+
+The local contract server (``tests/api_servers.py``) answers with MiniLM vectors from
+the core ``Embedder``, so the wrapper must give exactly the local model's vectors and
+rank like it, and its async hooks must await the async client on the running loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from llama_index.core import Document, VectorStoreIndex
+from llama_index.embeddings.embedweave import EmbedweaveEmbedding
+
+from embedweave.embedding import Embedder
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "tests"))
+from api_servers import ContractServer
+
+KEY = "sk-llama-secret-7"
+TEXTS = ["HNSW builds a layered proximity graph.", "Green tea steeps for two minutes.",
+         "Dogs bark at the mailman."]
+
+
+@pytest.fixture(scope="module")
+def minilm() -> Embedder:
+    return Embedder("minilm")
+
+
+@pytest.fixture
+def server(minilm: Embedder) -> Iterator[ContractServer]:
+    lock = threading.Lock()
+
+    def vectors(texts: list[str], body: dict[str, Any]) -> np.ndarray:
+        with lock:
+            return minilm.embed_documents(texts, prompt="")
+
+    s = ContractServer("openai", dims=384, key=KEY, vectors=vectors, latency=0.1)
+    yield s
+    s.close()
+
+
+def test_api_model_matches_local_and_keeps_the_key_out(server: ContractServer,
+                                                       minilm: Embedder) -> None:
+    emb = EmbedweaveEmbedding("openai:all-MiniLM-L6-v2", api_key=KEY, base_url=server.url)
+    got = emb.get_text_embedding_batch(TEXTS)
+    np.testing.assert_allclose(got, minilm.embed_documents(TEXTS), atol=1e-5)
+    np.testing.assert_allclose(emb.get_query_embedding("tea"), minilm.embed_query("tea"),
+                               atol=1e-5)
+    shown = [emb.to_json(), repr(emb), str(emb.to_payload()), str(emb.space().to_dict())]
+    assert not any(KEY in s for s in shown) and server.url in emb.to_json()
+
+
+def test_vector_store_index_retrieves_like_local(server: ContractServer) -> None:
+    emb = EmbedweaveEmbedding("openai:all-MiniLM-L6-v2", api_key=KEY, base_url=server.url)
+    local = EmbedweaveEmbedding("minilm")
+    docs = [Document(text=t, doc_id=str(i)) for i, t in enumerate(TEXTS)]
+    ranked = []
+    for model in (emb, local):
+        index = VectorStoreIndex.from_documents(docs, embed_model=model)
+        ranked.append([n.node.ref_doc_id for n in index.as_retriever(similarity_top_k=3)
+                       .retrieve("how long does tea brew")])
+    assert ranked[0] == ranked[1] and ranked[0][0] == "1"
+
+
+@pytest.mark.asyncio
+async def test_async_hooks_never_block_the_loop(server: ContractServer,
+                                                minilm: Embedder) -> None:
+    emb = EmbedweaveEmbedding("openai:all-MiniLM-L6-v2", api_key=KEY, base_url=server.url,
+                              embed_batch_size=1)
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.005)
+            ticks += 1
+
+    task = asyncio.create_task(ticker())
+    start = time.perf_counter()
+    got = await emb.aget_text_embedding_batch(TEXTS)  # 3 requests of 0.1 s each
+    q = await emb.aget_query_embedding("tea")
+    took = time.perf_counter() - start
+    task.cancel()
+    np.testing.assert_allclose(got, minilm.embed_documents(TEXTS), atol=1e-5)
+    np.testing.assert_allclose(q, minilm.embed_query("tea"), atol=1e-5)
+    assert ticks >= 0.5 * took / 0.005  # the loop ran the ticker throughout
+    assert server.max_in_flight >= 2  # LlamaIndex's batches ran concurrently, not in a thread
