@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from embedweave.errors import ModelNotAvailableError
-from embedweave.models import ModelSpec
+from embedweave.model_spec import ModelSpec
 
 
 def _st_class() -> Any:
@@ -107,18 +107,33 @@ class SentenceTransformerBackend:
         return cls(model, spec, device)
 
     def encode(
-        self, texts: list[str], *, prompt: str, batch_size: int, show_progress: bool
+        self,
+        texts: list[str],
+        *,
+        prompt: str,
+        batch_size: int,
+        show_progress: bool,
+        bf16: bool = False,
     ) -> np.ndarray:
-        """``SentenceTransformer.encode`` with an explicit prompt (``""`` = none)."""
-        out = self.model.encode(
-            texts,
-            prompt=prompt,  # explicit, so a saved default_prompt_name never sneaks in
-            batch_size=batch_size,
-            show_progress_bar=show_progress,
-            convert_to_numpy=True,
-            normalize_embeddings=False,
-        )
-        return np.asarray(out, dtype=np.float32)
+        """``SentenceTransformer.encode`` with an explicit prompt (``""`` = none).
+
+        ``bf16`` runs the forward pass under bf16 autocast (weights stay fp32); outputs
+        are returned as float32 either way.
+        """
+        import torch
+
+        with torch.autocast(torch.device(self.device).type, dtype=torch.bfloat16,
+                            enabled=bf16):
+            out = self.model.encode(
+                texts,
+                prompt=prompt,  # explicit, so a saved default_prompt_name never sneaks in
+                batch_size=batch_size,
+                show_progress_bar=show_progress,
+                convert_to_numpy=False,
+                convert_to_tensor=True,
+                normalize_embeddings=False,
+            )
+        return np.asarray(out.float().cpu().numpy(), dtype=np.float32)
 
     def too_long(self, texts: list[str], prompt: str) -> list[int]:
         """Indices of texts longer than the token window (special tokens included)."""
