@@ -143,7 +143,7 @@ def funnel_search(
             f"with low_space(<{space} space>, {dims}) and upsert with_low_vectors(...)"
         )
     expected = low_space(full, dims, name=low_name, layer_norm=layer_norm)
-    expected.check_compatible(store.spaces[low_name], getattr(store, "name", "store"))
+    expected.check_compatible(store.spaces[low_name], store.name)
 
     q = np.asarray(vector, dtype=np.float32).reshape(-1)
     if q.shape[0] != full.dims:

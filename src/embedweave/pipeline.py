@@ -49,14 +49,12 @@ def check_store_spaces(store: Store, router: Router) -> None:
     one configuration and used with another router.
     """
     for want in router.vector_spaces():
-        have = store.spaces.get(want.name)
-        if have is None:
+        if want.name not in store.spaces:
             raise SpaceMismatchError(
-                f"store {getattr(store, 'name', type(store).__name__)!r} has no space "
-                f"{want.name!r} (it has {sorted(store.spaces)}); create it with "
-                "router.vector_spaces()"
+                f"store {store.name!r} has no space {want.name!r} (it has "
+                f"{sorted(store.spaces)}); create it with router.vector_spaces()"
             )
-        want.check_compatible(have, str(getattr(store, "name", type(store).__name__)))
+        store.check_space(want)
 
 
 def _low_companions(store: Store, router: Router) -> dict[str, list[tuple[str, int, bool]]]:
@@ -210,6 +208,12 @@ class Index:
             dec = decided[start : start + self.window]
             out += self._upsert(part, dec, self._embed(part, dec), tenant)
         return out
+
+    async def aadd_chunks(
+        self, chunks: Sequence[Chunk], *, tenant: str | None = None
+    ) -> list[str]:
+        """``add_chunks`` in a worker thread, so the event loop keeps running."""
+        return await asyncio.to_thread(self.add_chunks, chunks, tenant=tenant)
 
     def delete_documents(self, ids: Sequence[str], *, tenant: str | None = None) -> int:
         """Delete every chunk of the given documents; return how many were deleted."""

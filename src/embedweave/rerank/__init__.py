@@ -139,6 +139,57 @@ class Reranker:
         _check_query(query)
         return self._scorer.score(query, list(texts))
 
+    def rank(
+        self,
+        query: str,
+        texts: Sequence[str],
+        *,
+        first_stage: Sequence[float] | None = None,
+        top_n: int | None = None,
+        score_threshold: float | None = None,
+    ) -> list[tuple[int, float]]:
+        """Plain texts ranked for ``query``: ``(position in texts, score)``, best first.
+
+        For callers holding their own objects (a framework's documents or nodes): they
+        map positions back, nothing else is built.
+
+        Args:
+            query: The query.
+            texts: Candidate texts, in first-stage order.
+            first_stage: Their first-stage scores, for ``blend``; ``None`` = the input
+                order stands in.
+            top_n: Keep at most this many; default the constructor's ``top_n``.
+            score_threshold: Drop texts whose model score is below it; default the
+                constructor's.
+
+        Returns:
+            ``score`` is the rerank score, or the blended score with ``blend``.
+        """
+        _check_query(query)
+        texts, first = _check_texts(texts, first_stage)
+        limit, threshold = self._limits(top_n, score_threshold)
+        if not texts:
+            return []
+        return _ranking(self._scorer.score(query, texts), first, limit, threshold, self.blend)
+
+    async def arank(
+        self,
+        query: str,
+        texts: Sequence[str],
+        *,
+        first_stage: Sequence[float] | None = None,
+        top_n: int | None = None,
+        score_threshold: float | None = None,
+    ) -> list[tuple[int, float]]:
+        """Async ``rank``: the cross-encoder runs in a worker thread, Cohere over async HTTP."""
+        _check_query(query)
+        texts, first = _check_texts(texts, first_stage)
+        limit, threshold = self._limits(top_n, score_threshold)
+        if not texts:
+            return []
+        scores = await self._scorer.ascore(query, texts)
+        return _ranking(scores, first, limit, threshold, self.blend)
+
     def rerank(
         self,
         query: str,
@@ -201,6 +252,21 @@ class Reranker:
                 f"blend={self.blend})")
 
 
+def _ranking(
+    scores: np.ndarray,
+    first: Sequence[float],
+    top_n: int | None,
+    threshold: float | None,
+    blend: float | None,
+) -> list[tuple[int, float]]:
+    """(position, final score), best first; ties keep input order; threshold on ``scores``."""
+    final = scores if blend is None else blend_scores(scores, np.array(first), blend)
+    order = sorted(range(len(final)), key=lambda i: (-float(final[i]), i))
+    ranked = [(i, float(final[i])) for i in order
+              if threshold is None or float(scores[i]) >= threshold]
+    return ranked if top_n is None else ranked[:top_n]
+
+
 def _order(
     hits: list[Hit],
     scores: np.ndarray,
@@ -209,21 +275,33 @@ def _order(
     blend: float | None = None,
 ) -> list[Hit]:
     first = [h.score if h.first_stage_score is None else h.first_stage_score for h in hits]
-    final = scores if blend is None else blend_scores(scores, np.array(first), blend)
-    out = [
+    return [
         dataclasses.replace(
-            h,
-            score=float(f),
-            rerank_score=float(s),
+            hits[i],
+            score=final,
+            rerank_score=float(scores[i]),
             first_stage_score=first[i],
-            first_stage_rank=i if h.first_stage_rank is None else h.first_stage_rank,
+            first_stage_rank=i if hits[i].first_stage_rank is None else hits[i].first_stage_rank,
         )
-        for i, (h, s, f) in enumerate(zip(hits, scores, final, strict=True))
+        for i, final in _ranking(scores, first, top_n, threshold, blend)
     ]
-    order = sorted(range(len(out)), key=lambda i: (-out[i].score, i))
-    ranked = [out[i] for i in order
-              if threshold is None or float(scores[i]) >= threshold]
-    return ranked if top_n is None else ranked[:top_n]
+
+
+def _check_texts(
+    texts: Sequence[str], first_stage: Sequence[float] | None
+) -> tuple[list[str], list[float]]:
+    if isinstance(texts, str):
+        raise TypeError("rank takes a list of texts, not one string")
+    texts = list(texts)
+    for i, t in enumerate(texts):
+        if not isinstance(t, str):
+            raise TypeError(f"text at index {i} is {type(t).__name__}, not str")
+    if first_stage is None:
+        return texts, [0.0] * len(texts)
+    first = [float(x) for x in first_stage]
+    if len(first) != len(texts):
+        raise ValueError(f"got {len(first)} first-stage scores for {len(texts)} texts")
+    return texts, first
 
 
 def _check_query(query: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import hashlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
@@ -54,6 +55,36 @@ class VectorSpace:
             raise ValueError(f"space {self.name!r}: dims must be positive, got {self.dims}")
         if self.distance not in ("cosine", "dot", "l2-squared"):
             raise ValueError(f"space {self.name!r}: unknown distance {self.distance!r}")
+
+    @classmethod
+    def external(
+        cls,
+        name: str,
+        model: str,
+        dims: int,
+        *,
+        fingerprint: str | None = None,
+        distance: Distance = "cosine",
+        source: str = "external",
+    ) -> VectorSpace:
+        """The space of a model the core does not load (e.g. a framework's embedding).
+
+        Args:
+            name: Named-vector name.
+            model: Readable model name (class and model id, say).
+            dims: Vector length.
+            fingerprint: The model's own identifier; default a hash of ``source``,
+                ``model`` and ``dims``, so another model or dims is a mismatch.
+            distance: Distance metric.
+            source: Who describes the model (``langchain``...), part of the default
+                fingerprint.
+        """
+        if fingerprint is None:
+            key = f"{source}|{model}|{dims}"
+            fingerprint = hashlib.sha256(key.encode()).hexdigest()[:16]
+        elif not isinstance(fingerprint, str) or not fingerprint:
+            raise ValueError(f"space {name!r}: fingerprint must be a non-empty string")
+        return cls(name=name, model=model, fingerprint=fingerprint, dims=dims, distance=distance)
 
     def to_dict(self) -> dict[str, Any]:
         """Serialisable form, recorded in the collection."""
@@ -119,9 +150,48 @@ def check_vectors(
 
 
 class Store(abc.ABC):
-    """A collection of chunks with one named vector per embedding space."""
+    """A collection of chunks with one named vector per embedding space.
 
+    Attributes:
+        name: Collection name, used in messages.
+        spaces: The spaces (named vectors) it holds, by name.
+    """
+
+    name: str = "store"
     spaces: dict[str, VectorSpace]
+
+    def pick_space(self, name: str | None = None, *, argument: str = "space") -> VectorSpace:
+        """The space a one-space caller uses: the one named, else the store's only one.
+
+        Args:
+            name: Space name, or ``None`` when the store holds one space.
+            argument: The caller's parameter naming a space, for the error message.
+
+        Raises:
+            ValueError: naming the store's spaces, for an unknown name or several spaces.
+        """
+        if name is None:
+            if len(self.spaces) == 1:
+                return next(iter(self.spaces.values()))
+            raise ValueError(
+                f"store {self.name!r} has several spaces {sorted(self.spaces)}: pass {argument}="
+            )
+        if name not in self.spaces:
+            raise ValueError(
+                f"store {self.name!r} has no vector space {name!r}; it has {sorted(self.spaces)}"
+            )
+        return self.spaces[name]
+
+    def check_space(self, want: VectorSpace) -> None:
+        """Raise ``SpaceMismatchError`` unless the store holds ``want`` as recorded."""
+        have = self.spaces.get(want.name)
+        if have is None:
+            raise SpaceMismatchError(
+                f"store {self.name!r} has no space {want.name!r} (it has "
+                f"{sorted(self.spaces)}); create it with that space"
+            )
+        want.check_compatible(have, self.name)
+
 
     @abc.abstractmethod
     def upsert(
@@ -218,6 +288,14 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def drop(self) -> None:
         """Delete the whole collection."""
+
+    def clear(self, *, tenant: str | None = None) -> int:
+        """Delete every chunk (of a tenant), keeping the collection and its spaces.
+
+        Returns:
+            How many chunks were deleted.
+        """
+        return self.delete([c.id for c in self.iter_chunks(tenant=tenant)], tenant=tenant)
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""

@@ -190,6 +190,12 @@ class MemoryStore(Store):
         with self._lock:
             self._tenants.clear()
 
+    def clear(self, *, tenant: str | None = None) -> int:
+        """Delete every chunk of the tenant; the spaces stay."""
+        with self._lock:
+            part = self._tenants.pop(tenant, None)
+            return len(part.chunks) if part is not None else 0
+
     def _space(self, space: str) -> VectorSpace:
         if space not in self.spaces:
             raise ValueError(
