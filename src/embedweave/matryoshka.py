@@ -15,7 +15,7 @@ import warnings
 
 import numpy as np
 
-from embedweave.models import ModelSpec
+from embedweave.model_spec import ModelSpec
 
 
 class MatryoshkaWarning(UserWarning):

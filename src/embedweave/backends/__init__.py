@@ -12,7 +12,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from embedweave.models import ST_BACKEND, USE_BACKEND, ModelSpec
+from embedweave.model_spec import ST_BACKEND, USE_BACKEND, ModelSpec
 
 
 @runtime_checkable

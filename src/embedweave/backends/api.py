@@ -26,7 +26,7 @@ import numpy as np
 
 from embedweave.backends.api_models import ApiModelName, Limits
 from embedweave.errors import ApiEmbeddingError
-from embedweave.models import ModelSpec
+from embedweave.model_spec import ModelSpec
 
 Kind = Literal["query", "document"]
 

@@ -30,7 +30,7 @@ from embedweave.backends.api_models import (
 )
 from embedweave.errors import ModelNotAvailableError
 from embedweave.matryoshka import check_dims
-from embedweave.models import ModelSpec
+from embedweave.model_spec import ModelSpec
 
 DimsSource = Literal["native", "server", "local"]
 

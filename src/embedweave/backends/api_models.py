@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from embedweave.errors import ModelNotAvailableError
-from embedweave.models import ModelSpec
+from embedweave.model_spec import ModelSpec
 
 API_BACKEND = "api"
 Provider = Literal["openai", "cohere", "voyage"]

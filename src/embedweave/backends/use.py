@@ -12,7 +12,7 @@ import os
 import numpy as np
 
 from embedweave.errors import ModelNotAvailableError
-from embedweave.models import ModelSpec
+from embedweave.model_spec import ModelSpec
 
 
 class USEBackend:
