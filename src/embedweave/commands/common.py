@@ -219,13 +219,10 @@ def build_router(
         path = Path(routing)
         if not path.is_file():
             raise EmbedweaveError(f"routing file not found: {routing}")
-        return Router.from_yaml(path, cache=emb_cache)
-    from embedweave.embedding import Embedder
-
-    embedder = Embedder(
-        model or DEFAULT_MODEL, dimensions=dims, cache=emb_cache, base_url=base_url or None
+        return Router.from_settings(routing=path, cache=emb_cache)
+    return Router.from_settings(
+        model=model or DEFAULT_MODEL, dims=dims, cache=emb_cache, base_url=base_url or None
     )
-    return Router.single(embedder)
 
 
 def router_for_collection(

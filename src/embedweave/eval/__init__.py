@@ -1,18 +1,11 @@
-"""Retrieval evaluation: BEIR-format data loading and ranking metrics."""
+"""Retrieval evaluation: BEIR datasets, metrics, pipeline configs, the runner and its reports."""
 
 from embedweave.eval.beir import BeirDataset, load_beir, load_scifact
+from embedweave.eval.configs import PipelineConfig, sweep_configs
+from embedweave.eval.datasets import load_dataset, resolve_dataset
 from embedweave.eval.metrics import evaluate
-from embedweave.eval.runner import (
-    EvalResult,
-    EvalRunner,
-    PipelineConfig,
-    load_dataset,
-    plot_results,
-    resolve_dataset,
-    results_table,
-    sweep_configs,
-    write_json,
-)
+from embedweave.eval.reports import EvalResult, plot_results, results_table, write_json
+from embedweave.eval.runner import EvalRunner
 
 __all__ = [
     "BeirDataset",
