@@ -161,7 +161,7 @@ def test_requests_split_at_provider_limits(
 ) -> None:
     s = ContractServer(provider, dims=4, key=KEY)
     try:
-        e = Embedder(f"{provider}:{model}", api_key=KEY, base_url=s.url, dimensions=None)
+        e = Embedder(f"{provider}:{model}", api_key=KEY, base_url=s.url, max_concurrency=1)
         e._api.expect_dims = 4  # type: ignore[union-attr]  # the server answers 4 dims here
         texts = [f"{i:05d}" + "x" * (size - 5) for i in range(count)]
         got = e.embed_documents(texts)
@@ -173,6 +173,19 @@ def test_requests_split_at_provider_limits(
         kind = {"openai": {}, "cohere": {"input_type": "search_document"},
                 "voyage": {"input_type": "document"}}[provider]
         np.testing.assert_allclose(got, s.expected(texts, **kind), atol=1e-6)
+    finally:
+        s.close()
+
+
+def test_a_call_is_spread_over_the_requests_in_flight() -> None:
+    s = ContractServer("openai", dims=1536, key=KEY)
+    try:
+        e = Embedder("openai:text-embedding-3-small", api_key=KEY, base_url=s.url,
+                     max_concurrency=8)
+        e.embed_documents([f"t{i}" for i in range(2000)])  # fits one request of 2048
+        assert sorted(len(r["body"]["input"]) for r in s.requests) == [208] + [256] * 7
+        e.embed_documents([f"u{i}" for i in range(300)])  # small calls are not split thin
+        assert len(s.requests[-1]["body"]["input"]) in (44, 256) and len(s.requests) == 10
     finally:
         s.close()
 

@@ -30,6 +30,8 @@ from embedweave.model_spec import ModelSpec
 
 Kind = Literal["query", "document"]
 
+#: Fewest texts per request when a call is spread over the requests in flight.
+MIN_SPREAD = 256
 #: Statuses worth retrying: timeouts, conflicts, rate limits and server errors.
 RETRY_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 529})
 
@@ -100,17 +102,24 @@ def order_by_index(pairs: Sequence[tuple[Any, Any]], n: int) -> np.ndarray:
     """
     if len(pairs) != n:
         raise malformed(f"{len(pairs)} embeddings for {n} inputs")
-    rows: list[np.ndarray | None] = [None] * n
+    if n == 0:
+        return np.zeros((0, 0), dtype=np.float32)
+    seen = np.zeros(n, dtype=bool)
+    out: np.ndarray | None = None
     for index, vec in pairs:
         if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < n:
             raise malformed(f"index {index!r} is not in 0..{n - 1}")
-        if rows[index] is not None:
+        if seen[index]:
             raise malformed(f"index {index} answered twice")
-        rows[index] = np.asarray(vec, dtype=np.float32).reshape(-1)
-    widths = {r.shape[0] for r in rows if r is not None}
-    if len(widths) != 1:
-        raise malformed(f"vectors of different lengths {sorted(widths)}")
-    return np.stack([r for r in rows if r is not None])
+        seen[index] = True
+        row = np.asarray(vec, dtype=np.float32).reshape(-1)
+        if out is None:
+            out = np.empty((n, row.shape[0]), dtype=np.float32)
+        elif row.shape[0] != out.shape[1]:
+            raise malformed(f"vectors of different lengths {sorted({row.shape[0], out.shape[1]})}")
+        out[index] = row
+    assert out is not None
+    return out
 
 
 def estimate_tokens(text: str) -> int:
@@ -304,8 +313,11 @@ class ApiBackend:
         n = len(inputs)
         if n == 0:
             return np.zeros((0, self.expect_dims or 0), dtype=np.float32)
+        # Spread a call over the allowed requests in flight (at least MIN_SPREAD texts
+        # each), so the round trips overlap instead of queueing behind a few large ones.
+        spread = max(MIN_SPREAD, -(-n // self.max_concurrency))
         batches = split_batches(
-            [estimate_tokens(t) for t in inputs], self.max_texts, self.limits.tokens
+            [estimate_tokens(t) for t in inputs], min(self.max_texts, spread), self.limits.tokens
         )
         state = await self._state()
         parts: dict[int, np.ndarray] = {}

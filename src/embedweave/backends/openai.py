@@ -25,10 +25,29 @@ from embedweave.backends.api import (
 )
 
 
+def loads(content: bytes) -> Any:
+    """JSON -> Python, with orjson when installed (a 60 MB answer parses ~3x faster)."""
+    try:
+        import orjson
+    except ImportError:
+        return json.loads(content)
+    try:
+        return orjson.loads(content)
+    except orjson.JSONDecodeError as exc:
+        raise ValueError(str(exc)) from exc
+
+
+def httpx_response() -> Any:
+    """The HTTP response class of the installed ``openai`` (``httpx`` or ``httpx2``)."""
+    import openai._base_client as base
+
+    return base.httpx2.Response if hasattr(base, "httpx2") else base.httpx.Response
+
+
 def _vector(value: Any) -> Any:
     if isinstance(value, str):
         try:
-            return np.frombuffer(base64.b64decode(value, validate=True), dtype="<f4")
+            return np.frombuffer(base64.b64decode(value), dtype="<f4")
         except (ValueError, TypeError) as exc:
             raise malformed(f"embedding is not base64 float32 ({exc})") from exc
     if isinstance(value, list):
@@ -68,14 +87,14 @@ class OpenAIBackend(ApiBackend):
     async def _send(self, client: Any, texts: list[str], kind: Kind) -> Reply:
         import openai
 
-        extra: dict[str, Any] = {}
+        body: dict[str, Any] = {"model": self.model, "input": texts, "encoding_format": "base64"}
         if self.server_dims is not None:
-            extra["dimensions"] = self.server_dims
+            body["dimensions"] = self.server_dims
         try:
-            raw = await client.embeddings.with_raw_response.create(
-                model=self.model, input=texts, encoding_format="base64", **extra
-            )
-            body = raw.http_response.content
+            # The client's generic POST: its auth, base URL, headers and timeout, without
+            # the per-item type transform ``embeddings.create`` runs over every input.
+            resp = await client.post("/embeddings", body=body, cast_to=httpx_response())
+            content = resp.content
         except openai.APIStatusError as exc:
             raise ProviderFailure(
                 _message(exc), status=exc.status_code,
@@ -84,9 +103,9 @@ class OpenAIBackend(ApiBackend):
         except (openai.APITimeoutError, openai.APIConnectionError) as exc:
             raise ProviderFailure(f"{type(exc).__name__}: {exc}") from None
         try:
-            payload = json.loads(body)
+            payload = loads(content)
         except ValueError as exc:
-            raise malformed(f"not JSON ({exc}): {body[:200]!r}") from None
+            raise malformed(f"not JSON ({exc}): {content[:200]!r}") from None
         return parse_openai(payload, len(texts))
 
 
