@@ -41,7 +41,8 @@ def httpx_response() -> Any:
     """The HTTP response class of the installed ``openai`` (``httpx`` or ``httpx2``)."""
     import openai._base_client as base
 
-    return base.httpx2.Response if hasattr(base, "httpx2") else base.httpx.Response
+    http = getattr(base, "httpx2", None) or getattr(base, "httpx")  # noqa: B009
+    return http.Response
 
 
 def _vector(value: Any) -> Any:
