@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 from embedweave.rerank import Reranker
-from embedweave.types import Chunk, Hit
 from langchain_core.callbacks import Callbacks
 from langchain_core.documents import BaseDocumentCompressor, Document
 from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, model_validator
@@ -23,14 +22,15 @@ class EmbedweaveRerank(BaseDocumentCompressor):
         ```python
         from langchain_embedweave import EmbedweaveRerank
 
-        rerank = EmbedweaveRerank(top_n=3)  # the SciFact cross-encoder trained locally
+        rerank = EmbedweaveRerank(top_n=3)  # cross-encoder/ms-marco-MiniLM-L6-v2
         docs = rerank.compress_documents(docs, "does vitamin D reduce fractures?")
         ```
 
     Args:
-        model: Cross-encoder name or path (e.g. ``cross-encoder/ms-marco-MiniLM-L6-v2``),
-            the Cohere model for ``backend="cohere"``, or ``None`` for embedweave's
-            default reranker.
+        model: Cross-encoder name or path, ``"scifact-minilm"`` (the SciFact cross-encoder
+            built by ``embedweave train reranker``), the Cohere model for
+            ``backend="cohere"``, or ``None``: ``cross-encoder/ms-marco-MiniLM-L6-v2``
+            (needs Hugging Face access or its files in the HF cache).
         backend: ``cross-encoder`` (local) or ``cohere`` (HTTP API).
         top_n: Documents kept (``None`` = all).
         score_threshold: Drop documents scoring below it.
@@ -97,10 +97,10 @@ class EmbedweaveRerank(BaseDocumentCompressor):
         """Rerank ``documents`` for ``query``; keep ``top_n`` above ``score_threshold``."""
         if not documents:
             return []
-        hits = self._reranker.rerank(
-            query, _to_hits(documents), top_n=self.top_n, score_threshold=self.score_threshold
+        ranked = self._reranker.rank(
+            query, _texts(documents), top_n=self.top_n, score_threshold=self.score_threshold
         )
-        return _from_hits(hits, documents)
+        return _ranked(ranked, documents)
 
     async def acompress_documents(
         self,
@@ -111,34 +111,21 @@ class EmbedweaveRerank(BaseDocumentCompressor):
         """Async ``compress_documents`` (the model runs in a worker thread)."""
         if not documents:
             return []
-        hits = await self._reranker.arerank(
-            query, _to_hits(documents), top_n=self.top_n, score_threshold=self.score_threshold
+        ranked = await self._reranker.arank(
+            query, _texts(documents), top_n=self.top_n, score_threshold=self.score_threshold
         )
-        return _from_hits(hits, documents)
+        return _ranked(ranked, documents)
 
 
-def _to_hits(documents: Sequence[Document]) -> list[Hit]:
-    """Documents as hits whose chunk id is the position, to map results back."""
+def _texts(documents: Sequence[Document]) -> list[str]:
+    return [doc.page_content for doc in documents]
+
+
+def _ranked(ranked: Sequence[tuple[int, float]], documents: Sequence[Document]) -> list[Document]:
+    """Copies of the kept documents, best first, with ``relevance_score`` in metadata."""
     return [
-        Hit(
-            Chunk(
-                document_id=doc.id or str(i),
-                index=0,
-                text=doc.page_content,
-                metadata=dict(doc.metadata),
-                id=str(i),
-            ),
-            score=0.0,
-            first_stage_rank=i,
+        documents[i].model_copy(
+            update={"metadata": {**documents[i].metadata, "relevance_score": score}}
         )
-        for i, doc in enumerate(documents)
+        for i, score in ranked
     ]
-
-
-def _from_hits(hits: Sequence[Hit], documents: Sequence[Document]) -> list[Document]:
-    out = []
-    for hit in hits:
-        doc = documents[int(hit.chunk.id)]
-        metadata = {**doc.metadata, "relevance_score": float(hit.score)}
-        out.append(doc.model_copy(update={"metadata": metadata}))
-    return out

@@ -50,8 +50,9 @@ class EmbedweaveRetriever(BaseRetriever):
         k: Documents returned (default: the pipeline's, 10); ``invoke(query, k=...)``
             overrides it per call.
         rrf_k: Reciprocal-rank-fusion constant for multi-space queries.
-        funnel: ``(candidates, dims)`` Matryoshka funnel (search truncated, rescore the
-            candidates at full dims), or ``None``.
+        funnel: ``(dims, shortlist)`` Matryoshka funnel: search each space's
+            ``dims``-dims companion for ``shortlist`` candidates and rescore them at full
+            dims (the store needs ``router.vector_spaces(funnel_dims=dims)``), or ``None``.
         reranker: Core ``Reranker`` (or an ``EmbedweaveRerank``, whose model is used)
             applied last; it keeps ``k`` hits.
         candidates: First-stage candidates fetched before reranking.

@@ -15,17 +15,16 @@ from llama_index.core.schema import MetadataMode, NodeWithScore, QueryBundle
 from llama_index.vector_stores.embedweave.convert import with_retrieval_score
 
 from embedweave.rerank import Reranker
-from embedweave.types import Chunk, Hit
 
 dispatcher = get_dispatcher(__name__)
-
 
 
 class EmbedweaveRerank(BaseNodePostprocessor):
     """Rerank retrieved nodes with a cross-encoder (or Cohere) through embedweave.
 
     Scoring, ``top_n`` and ``score_threshold`` are the core ``Reranker``'s; this class
-    converts nodes to core hits and back, keeps each node's retrieval score in its
+    hands the nodes' texts (and retrieval scores, for ``blend``) to ``Reranker.rank``,
+    maps the ranking back to the nodes, keeps each node's retrieval score in its
     metadata (``retrieval_score``, on a copy of the node and left out of the text
     embedders and LLMs see) and emits LlamaIndex's rerank start/end events.
 
@@ -33,13 +32,15 @@ class EmbedweaveRerank(BaseNodePostprocessor):
         ```python
         from llama_index.postprocessor.embedweave_rerank import EmbedweaveRerank
 
-        rerank = EmbedweaveRerank(top_n=3)  # embedweave's default cross-encoder
+        rerank = EmbedweaveRerank(top_n=3)  # cross-encoder/ms-marco-MiniLM-L6-v2
         engine = index.as_query_engine(similarity_top_k=20, node_postprocessors=[rerank])
         ```
 
     Args:
-        model: Cross-encoder path or Hugging Face id (or a Cohere model name);
-            ``None`` = embedweave's default reranker.
+        model: Cross-encoder path or Hugging Face id, ``"scifact-minilm"`` (the SciFact
+            cross-encoder built by ``embedweave train reranker``), or a Cohere model name;
+            ``None`` = ``cross-encoder/ms-marco-MiniLM-L6-v2`` (needs Hugging Face access
+            or its files in the HF cache).
         top_n: Nodes to keep, best first; ``None`` keeps all.
         score_threshold: Drop nodes scoring below this.
         backend: ``"cross-encoder"`` (local) or ``"cohere"``.
@@ -152,14 +153,12 @@ class EmbedweaveRerank(BaseNodePostprocessor):
         with self.callback_manager.event(
             CBEventType.RERANKING, payload=self._cb_payload(nodes, query)
         ) as event:
-            hits = (
-                self._reranker.rerank(
-                    query, _to_hits(nodes), top_n=self.top_n, score_threshold=self.score_threshold
-                )
+            ranked = (
+                self._reranker.rank(query, **self._inputs(nodes))
                 if nodes
                 else []
             )
-            new_nodes = self._from_hits(nodes, hits)
+            new_nodes = self._ranked(nodes, ranked)
             event.on_end(payload={EventPayload.NODES: new_nodes})
         dispatcher.event(ReRankEndEvent(nodes=new_nodes))
         return new_nodes
@@ -173,14 +172,12 @@ class EmbedweaveRerank(BaseNodePostprocessor):
         with self.callback_manager.event(
             CBEventType.RERANKING, payload=self._cb_payload(nodes, query)
         ) as event:
-            hits = (
-                await self._reranker.arerank(
-                    query, _to_hits(nodes), top_n=self.top_n, score_threshold=self.score_threshold
-                )
+            ranked = (
+                await self._reranker.arank(query, **self._inputs(nodes))
                 if nodes
                 else []
             )
-            new_nodes = self._from_hits(nodes, hits)
+            new_nodes = self._ranked(nodes, ranked)
             event.on_end(payload={EventPayload.NODES: new_nodes})
         dispatcher.event(ReRankEndEvent(nodes=new_nodes))
         return new_nodes
@@ -206,35 +203,25 @@ class EmbedweaveRerank(BaseNodePostprocessor):
             EventPayload.TOP_K: self.top_n,
         }
 
-    def _from_hits(
-        self, nodes: Sequence[NodeWithScore], hits: Sequence[Hit]
+    def _inputs(self, nodes: Sequence[NodeWithScore]) -> dict[str, Any]:
+        """``Reranker.rank`` arguments: the embed view of each node, retrieval scores."""
+        return {
+            "texts": [n.node.get_content(metadata_mode=MetadataMode.EMBED) for n in nodes],
+            "first_stage": [n.score or 0.0 for n in nodes],
+            "top_n": self.top_n,
+            "score_threshold": self.score_threshold,
+        }
+
+    def _ranked(
+        self, nodes: Sequence[NodeWithScore], ranked: Sequence[tuple[int, float]]
     ) -> list[NodeWithScore]:
         out = []
-        for hit in hits:
-            original = nodes[int(hit.chunk.id)]
+        for i, score in ranked:
+            original = nodes[i]
             node = (
                 with_retrieval_score(original.node, original.score)
                 if self.keep_retrieval_score
                 else original.node
             )
-            out.append(NodeWithScore(node=node, score=float(hit.score)))
+            out.append(NodeWithScore(node=node, score=score))
         return out
-
-
-def _to_hits(nodes: Sequence[NodeWithScore]) -> list[Hit]:
-    """Nodes as core hits; the chunk id is the node's position, to map results back."""
-    return [
-        Hit(
-            chunk=Chunk(
-                document_id=n.node.ref_doc_id or n.node.node_id,
-                index=i,
-                text=n.node.get_content(metadata_mode=MetadataMode.EMBED),
-                metadata={},
-                id=str(i),
-            ),
-            score=float(n.score) if n.score is not None else 0.0,
-            first_stage_score=n.score,
-            first_stage_rank=i,
-        )
-        for i, n in enumerate(nodes)
-    ]

@@ -43,8 +43,9 @@ class EmbedweaveRetriever(BaseRetriever):
         alpha: Hybrid weight: 0 = BM25 only, 1 = vector only.
         similarity_top_k: Nodes returned.
         rrf_k: Reciprocal-rank-fusion constant used across spaces.
-        funnel: ``(candidates, dims)``: Matryoshka funnel (search at low dims, rescore
-            candidates at full dims), or ``None``.
+        funnel: ``(dims, shortlist)``: Matryoshka funnel: search each space's
+            ``dims``-dims companion for ``shortlist`` candidates and rescore them at full
+            dims (the store needs ``router.vector_spaces(funnel_dims=dims)``), or ``None``.
         reranker: An ``EmbedweaveRerank`` or a core ``Reranker``, or ``None``.
         candidates: First-stage candidates handed to the reranker.
         filters: Metadata filters applied to every query.
