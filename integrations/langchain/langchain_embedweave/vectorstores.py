@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -11,7 +10,9 @@ from typing import Any
 
 import numpy as np
 from embedweave.filters import FilterLike, as_filter
-from embedweave.store.base import Distance, Store, VectorSpace
+from embedweave.pipeline import Index, Retriever, check_store_spaces
+from embedweave.routing import Router, RouteTable, as_router
+from embedweave.store.base import Distance, Store, VectorSpace, validate_alpha
 from embedweave.store.memory import MemoryStore
 from embedweave.types import Chunk, Hit
 from langchain_core.documents import Document
@@ -42,6 +43,13 @@ class EmbedweaveVectorStore(VectorStore):
     from the class name, its ``model``/``model_name`` and the dims, and the dims are
     learnt from the first vectors, so the collection is created lazily.
 
+    With ``router=`` (multilingual routing) the core ``Index`` and ``Retriever`` do the
+    work: each added text is routed by language into its space plus the shared space,
+    and each text query is routed and its per-space results fused (RRF), exactly as
+    ``embedweave.pipeline.Retriever`` does. ``embedding`` is then
+    ``EmbedweaveEmbeddings(router=router)``: its space (the shared one by default) is
+    the one by-vector and MMR searches use.
+
     Example:
         ```python
         from langchain_embedweave import EmbedweaveEmbeddings, EmbedweaveVectorStore
@@ -69,6 +77,8 @@ class EmbedweaveVectorStore(VectorStore):
         distance: Distance metric of a newly created space (default cosine).
         tenant: Default tenant for every call; each call can pass ``tenant=``.
         alpha: Default hybrid weight (0 = BM25, 1 = vector); ``None`` = vector search.
+        router: A core ``Router`` (or route table) to route texts and queries by
+            language; the store holds ``router.vector_spaces()``.
         store_kwargs: Extra ``WeaviateStore`` arguments, e.g. ``multi_tenancy=True``,
             ``hnsw=HnswConfig(...)``, ``client=``.
     """
@@ -87,6 +97,7 @@ class EmbedweaveVectorStore(VectorStore):
         distance: Distance | None = None,
         tenant: str | None = None,
         alpha: float | None = None,
+        router: Router | RouteTable | Mapping[str, Any] | None = None,
         store_kwargs: Mapping[str, Any] | None = None,
     ) -> None:
         if not isinstance(embedding, Embeddings):
@@ -110,7 +121,9 @@ class EmbedweaveVectorStore(VectorStore):
         if store is not None and not isinstance(store, Store):
             raise TypeError(f"store must be an embedweave Store, got {type(store).__name__}")
         if alpha is not None:
-            _check_alpha(alpha)
+            validate_alpha(alpha)
+        self._router = None if router is None else as_router(router)
+        self._index: Index | None = None
         self._embedding = embedding
         self._collection = collection
         self._store_kwargs = {
@@ -123,11 +136,14 @@ class EmbedweaveVectorStore(VectorStore):
         self._lock = threading.RLock()
         self._owns_store = store is None
         self._store: Store | None = store
-        self._space_name = self._pick_space_name(space, store)
-        if store is not None and isinstance(embedding, EmbedweaveEmbeddings):
-            self._space_spec(store.spaces[self._space_name].dims).check_compatible(
-                store.spaces[self._space_name], getattr(store, "name", "store")
-            )
+        if self._router is not None:
+            self._space_name = _routed_space(embedding, self._router, space, distance)
+            if store is not None:
+                check_store_spaces(store, self._router)
+        else:
+            self._space_name = self._pick_space_name(space, store)
+            if store is not None and isinstance(embedding, EmbedweaveEmbeddings):
+                store.check_space(self._space_spec(store.spaces[self._space_name].dims))
 
     # ------------------------------------------------------------------ setup
 
@@ -146,24 +162,17 @@ class EmbedweaveVectorStore(VectorStore):
         """The core store, or ``None`` until the first call has opened it."""
         return self._store
 
+    @property
+    def router(self) -> Router | None:
+        """The core ``Router`` texts and queries are routed through, if given."""
+        return self._router
+
     def _pick_space_name(self, space: str | None, store: Store | None) -> str:
         if store is not None:
-            if space is None:
-                if isinstance(self._embedding, EmbedweaveEmbeddings):
-                    space = self._embedding.space().name
-                    if space not in store.spaces and len(store.spaces) == 1:
-                        space = next(iter(store.spaces))
-                elif len(store.spaces) == 1:
-                    space = next(iter(store.spaces))
-                else:
-                    raise ValueError(
-                        f"the store has several spaces {sorted(store.spaces)}: pass space="
-                    )
-            if space not in store.spaces:
-                raise ValueError(
-                    f"space {space!r} not in the store's spaces {sorted(store.spaces)}"
-                )
-            return space
+            if space is None and isinstance(self._embedding, EmbedweaveEmbeddings):
+                own = self._embedding.space().name
+                space = own if own in store.spaces else None
+            return store.pick_space(space).name
         if space is not None:
             return space
         if isinstance(self._embedding, EmbedweaveEmbeddings):
@@ -182,12 +191,12 @@ class EmbedweaveVectorStore(VectorStore):
             if self._distance is not None and self._distance != spec.distance:
                 spec = dataclasses.replace(spec, distance=self._distance)
             return spec
-        return VectorSpace(
-            name=self._space_name,
-            model=_embeddings_name(self._embedding),
-            fingerprint=_foreign_fingerprint(self._embedding, dims),
-            dims=dims,
+        return VectorSpace.external(
+            self._space_name,
+            _embeddings_name(self._embedding),
+            dims,
             distance=self._distance or "cosine",
+            source="langchain",
         )
 
     def _open(self, dims: int | None) -> Store | None:
@@ -198,20 +207,41 @@ class EmbedweaveVectorStore(VectorStore):
         with self._lock:
             if self._store is not None:
                 return self._store
+            if self._router is not None:
+                return self._create(self._router.vector_spaces())
             dims = dims or self._known_dims()
             if dims is None:
                 if self._collection is None:
                     return None
                 # A Weaviate collection may already hold data: learn the dims to open it.
                 dims = len(self._embedding.embed_query("dimension probe"))
-            spec = self._space_spec(dims)
-            if self._collection is None:
-                self._store = MemoryStore([spec], name="langchain")
-            else:
-                from embedweave.store.weaviate import WeaviateStore
+            return self._create([self._space_spec(dims)])
 
-                self._store = WeaviateStore(self._collection, [spec], **self._store_kwargs)
-            return self._store
+    def _create(self, spaces: list[VectorSpace]) -> Store:
+        if self._collection is None:
+            self._store = MemoryStore(spaces, name="langchain")
+        else:
+            from embedweave.store.weaviate import WeaviateStore
+
+            self._store = WeaviateStore(self._collection, spaces, **self._store_kwargs)
+        return self._store
+
+    def _core_index(self) -> Index:
+        """The core ``Index`` that routes and embeds added texts (``router=`` only)."""
+        with self._lock:
+            store = self._open(None)
+            assert store is not None and self._router is not None
+            if self._index is None or self._index.store is not store:
+                self._index = Index(store, self._router)
+            return self._index
+
+    def _core_retriever(self, k: int, alpha: float | None) -> Retriever:
+        """The core ``Retriever`` for one routed text query (``router=`` only)."""
+        store = self._open(None)
+        assert store is not None and self._router is not None
+        if alpha is None:
+            return Retriever(store, self._router, k=k)
+        return Retriever(store, self._router, mode="hybrid", alpha=alpha, k=k)
 
     def _tenant_of(self, tenant: str | None) -> str | None:
         return tenant if tenant is not None else self._tenant
@@ -229,6 +259,9 @@ class EmbedweaveVectorStore(VectorStore):
     ) -> list[str]:
         """Embed texts and upsert them; re-adding an id overwrites it.
 
+        With ``router=`` each text is routed by language (the core ``Index``) and
+        embedded into its space and the shared space.
+
         Args:
             texts: Texts to store.
             metadatas: One metadata dict per text (filterable).
@@ -243,6 +276,8 @@ class EmbedweaveVectorStore(VectorStore):
         chunks = _to_chunks(texts, metadatas, ids)
         if not chunks:
             return []
+        if self._router is not None:
+            return self._core_index().add_chunks(chunks, tenant=self._tenant_of(tenant))
         vectors = np.asarray(
             self._embedding.embed_documents([c.text for c in chunks]), dtype=np.float32
         )
@@ -262,6 +297,9 @@ class EmbedweaveVectorStore(VectorStore):
         chunks = _to_chunks(texts, metadatas, ids)
         if not chunks:
             return []
+        if self._router is not None:
+            index = await run_in_executor(None, self._core_index)
+            return await index.aadd_chunks(chunks, tenant=self._tenant_of(tenant))
         vectors = np.asarray(
             await self._embedding.aembed_documents([c.text for c in chunks]), dtype=np.float32
         )
@@ -379,7 +417,8 @@ class EmbedweaveVectorStore(VectorStore):
         self, query: str, k: int = 4, **kwargs: Any
     ) -> list[tuple[Document, float]]:
         """Documents with the core score: cosine similarity in [-1, 1] for vector search
-        (higher is closer), relative-score fusion in [0, 1] for hybrid search.
+        (higher is closer), relative-score fusion in [0, 1] for hybrid search; with
+        ``router=``, the ``Retriever``'s score (RRF when several spaces were searched).
 
         Args:
             query: Query text.
@@ -387,6 +426,9 @@ class EmbedweaveVectorStore(VectorStore):
             **kwargs: ``filter``, ``tenant``, ``alpha`` (see ``similarity_search``).
         """
         opts = _search_opts(kwargs, "similarity_search_with_score")
+        if self._router is not None:
+            retriever = self._routed_call(opts, k)
+            return _scored(retriever.retrieve(query, **opts))
         vector = self._embedding.embed_query(query)
         return self._search(query, vector, k, opts)
 
@@ -395,6 +437,9 @@ class EmbedweaveVectorStore(VectorStore):
     ) -> list[tuple[Document, float]]:
         """Async ``similarity_search_with_score``: embeds with ``aembed_query``."""
         opts = _search_opts(kwargs, "asimilarity_search_with_score")
+        if self._router is not None:
+            retriever = await run_in_executor(None, self._routed_call, opts, k)
+            return _scored(await retriever.aretrieve(query, **opts))
         vector = await self._embedding.aembed_query(query)
         return await run_in_executor(None, self._search, query, vector, k, opts)
 
@@ -437,17 +482,29 @@ class EmbedweaveVectorStore(VectorStore):
                 query,
                 vector,
                 space=self._space_name,
-                alpha=_check_alpha(alpha),
+                alpha=validate_alpha(alpha),
                 k=k,
                 filters=filters,
                 tenant=tenant,
             )
-        return [(_chunk_to_doc(h.chunk), float(h.score)) for h in hits]
+        return _scored(hits)
+
+    def _routed_call(self, opts: dict[str, Any], k: int) -> Retriever:
+        """The core retriever for a routed query; ``opts`` become its call arguments."""
+        alpha = opts.pop("alpha", self._alpha)
+        opts["filters"] = as_filter(opts.pop("filter", None))
+        opts["tenant"] = self._tenant_of(opts.get("tenant"))
+        return self._core_retriever(k, None if alpha is None else validate_alpha(alpha))
 
     # ------------------------------------------------------------------ relevance
 
     def _select_relevance_score_fn(self) -> Callable[[float], float]:
         """Map the store's vector similarity to [0, 1] (1 = identical)."""
+        if self._router is not None:
+            raise NotImplementedError(
+                "relevance scores need one space's similarity; a routed store fuses the "
+                "ranks of several spaces (use similarity_search_with_score)"
+            )
         distance = self._distance
         if self._store is not None:
             distance = self._store.spaces[self._space_name].distance
@@ -470,10 +527,10 @@ class EmbedweaveVectorStore(VectorStore):
     def _to_relevance(
         self, results: list[tuple[Document, float]], kwargs: Mapping[str, Any]
     ) -> list[tuple[Document, float]]:
+        fn = self._select_relevance_score_fn()
         alpha = kwargs.get("alpha", self._alpha)
         if alpha is not None:  # relative-score fusion is already in [0, 1]
             return results
-        fn = self._select_relevance_score_fn()
         return [(doc, fn(score)) for doc, score in results]
 
     # ------------------------------------------------------------------ MMR
@@ -624,6 +681,10 @@ def _chunk_to_doc(chunk: Chunk) -> Document:
     return Document(id=chunk.id, page_content=chunk.text, metadata=dict(chunk.metadata))
 
 
+def _scored(hits: Sequence[Hit]) -> list[tuple[Document, float]]:
+    return [(_chunk_to_doc(h.chunk), float(h.score)) for h in hits]
+
+
 def _search_opts(kwargs: dict[str, Any], method: str) -> dict[str, Any]:
     _no_extra({k: v for k, v in kwargs.items() if k not in _SEARCH_KWARGS}, method)
     return dict(kwargs)
@@ -634,10 +695,26 @@ def _no_extra(kwargs: Mapping[str, Any], method: str) -> None:
         raise TypeError(f"{method}() got unexpected keyword arguments {sorted(kwargs)}")
 
 
-def _check_alpha(alpha: float) -> float:
-    if not 0.0 <= float(alpha) <= 1.0:
-        raise ValueError(f"alpha must be in [0, 1] (0 = BM25 only, 1 = vector only), got {alpha}")
-    return float(alpha)
+def _routed_space(
+    embedding: Embeddings, router: Router, space: str | None, distance: Distance | None
+) -> str:
+    """The space of ``embedding`` in ``router``: where by-vector and MMR searches go."""
+    if not isinstance(embedding, EmbedweaveEmbeddings) or embedding.core_router is None:
+        raise TypeError(
+            "router= needs embedding=EmbedweaveEmbeddings(router=<that router>): its vectors "
+            "are one router space's, the one by-vector and MMR searches use"
+        )
+    if distance is not None:
+        raise ValueError("distance comes from the router's spaces; leave it out with router=")
+    own = embedding.space()
+    if own.name not in router.spaces or router.vector_space(own.name) != own:
+        raise ValueError(
+            f"embedding space {own.name!r} is not the router's record of it: build the "
+            "embeddings with router=<the same router>"
+        )
+    if space is not None and space != own.name:
+        raise ValueError(f"space {space!r} differs from the embedding's router space {own.name!r}")
+    return own.name
 
 
 def _embeddings_name(embedding: Embeddings) -> str:
@@ -645,12 +722,6 @@ def _embeddings_name(embedding: Embeddings) -> str:
     model = getattr(embedding, "model", None) or getattr(embedding, "model_name", None)
     base = f"{cls.__module__}.{cls.__qualname__}"
     return f"{base}:{model}" if isinstance(model, str) else base
-
-
-def _foreign_fingerprint(embedding: Embeddings, dims: int) -> str:
-    """Fingerprint of a non-embedweave embeddings: class, model name and dims."""
-    key = f"langchain|{_embeddings_name(embedding)}|{dims}"
-    return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
 def _cosine_relevance(similarity: float) -> float:

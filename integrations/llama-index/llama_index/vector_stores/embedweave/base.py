@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -22,10 +22,12 @@ from llama_index.vector_stores.embedweave.convert import (
     to_filter,
 )
 
-from embedweave.filters import Filter, matches
-from embedweave.store.base import Distance, Store, VectorSpace
-from embedweave.store.memory import MemoryStore
-from embedweave.types import Chunk, Hit
+from embedweave.filters import matches
+from embedweave.pipeline import Index, Retriever, check_store_spaces
+from embedweave.routing import Router, RouteTable, as_router
+from embedweave.single_vector import single_vector_space
+from embedweave.store.base import Distance, Store, VectorSpace, filterable
+from embedweave.types import Hit
 
 #: Hybrid weight used when a query leaves ``alpha`` unset (0 = BM25 only, 1 = vector only).
 DEFAULT_ALPHA = 0.5
@@ -49,6 +51,16 @@ class EmbedweaveVectorStore(BasePydanticVectorStore):
     The space (model fingerprint, dims, distance) is recorded in the collection, so
     opening it with another embedding model fails with ``SpaceMismatchError``.
 
+    With ``router=`` (multilingual routing) the core ``Index`` and ``Retriever`` do the
+    work: ``add`` routes each node's text by language into its space plus the shared
+    space (node embeddings are not used: the router embeds every space), and a query
+    with ``query_str`` is routed and its per-space results fused (RRF) exactly as
+    ``embedweave.pipeline.Retriever`` does. The store then reports
+    ``is_embedding_query=False``, so ``VectorStoreIndex.as_retriever()`` and
+    ``as_query_engine()`` hand it the query text. A query with only an embedding
+    searches the single-vector space: ``space_name`` (or ``embed_model``'s), by
+    default the router's shared space.
+
     Example:
         ```python
         from llama_index.embeddings.embedweave import EmbedweaveEmbedding
@@ -71,8 +83,11 @@ class EmbedweaveVectorStore(BasePydanticVectorStore):
             ``VectorSpace`` object.
         fingerprint: Identifier of the foreign model (and its settings).
         model_name: Readable name of the foreign model.
-        space_name: Named-vector name; defaults to the embedding's own.
+        space_name: Named-vector name; defaults to the embedding's own (with
+            ``router``: the router's shared space).
         distance: Distance of a foreign space.
+        router: A core ``Router`` (or route table): route nodes and queries by
+            language; the store holds ``router.vector_spaces()``.
         collection: Weaviate collection name (connection mode).
         url: Weaviate base URL (connection mode).
         grpc_port: Weaviate gRPC port (connection mode).
@@ -102,6 +117,8 @@ class EmbedweaveVectorStore(BasePydanticVectorStore):
 
     _store: Store = PrivateAttr()
     _owns_store: bool = PrivateAttr(default=False)
+    _router: Router | None = PrivateAttr(default=None)
+    _index: Index | None = PrivateAttr(default=None)
 
     def __init__(
         self,
@@ -114,6 +131,7 @@ class EmbedweaveVectorStore(BasePydanticVectorStore):
         model_name: str | None = None,
         space_name: str | None = None,
         distance: Distance = "cosine",
+        router: Router | RouteTable | Mapping[str, Any] | None = None,
         collection: str | None = None,
         url: str | None = None,
         grpc_port: int | None = None,
@@ -127,9 +145,21 @@ class EmbedweaveVectorStore(BasePydanticVectorStore):
         recorded_model = kwargs.pop("model", None)  # from to_dict(): the space's model name
         if model_name is None and isinstance(recorded_model, str):
             model_name = recorded_model
+        core_router = None if router is None else as_router(router)
+        if core_router is not None:
+            if space is not None or dims is not None or fingerprint is not None:
+                raise ValueError("with router= the spaces are the router's: leave out "
+                                 "space=, dims= and fingerprint=")
+            if embed_model is None:
+                space = core_router.vector_space(
+                    single_vector_space(core_router, space_name, argument="space_name")
+                )
+                space_name = None
+            kwargs["is_embedding_query"] = False
         resolved = _resolve_space(
             store, embed_model, space, dims, fingerprint, model_name, space_name, distance
         )
+        spaces = [resolved] if core_router is None else core_router.vector_spaces()
         if store is None:
             if collection is None:
                 raise ValueError(
@@ -140,7 +170,7 @@ class EmbedweaveVectorStore(BasePydanticVectorStore):
 
             store = WeaviateStore(
                 collection,
-                [resolved],
+                spaces,
                 url=url,
                 grpc_port=grpc_port,
                 api_key=api_key,
@@ -158,17 +188,14 @@ class EmbedweaveVectorStore(BasePydanticVectorStore):
             if store_kwargs:
                 raise ValueError("store_kwargs only apply when connecting (no store= given)")
             owns = False
-        if resolved.name not in store.spaces:
-            raise ValueError(
-                f"store has no vector space {resolved.name!r}; it has {sorted(store.spaces)}"
-            )
-        resolved.check_compatible(
-            store.spaces[resolved.name], str(getattr(store, "name", collection or "store"))
-        )
+        store.pick_space(resolved.name, argument="space_name")
+        store.check_space(resolved)
+        if core_router is not None:
+            check_store_spaces(store, core_router)
         if url is None and server is not None:
-            url, grpc_port = getattr(server, "url", None), getattr(server, "grpc_port", None)
+            url, grpc_port = server.url, server.grpc_port
         fields: dict[str, Any] = dict(
-            collection=getattr(store, "name", collection),
+            collection=store.name,
             url=url,
             grpc_port=grpc_port,
             space_name=resolved.name,
@@ -182,6 +209,7 @@ class EmbedweaveVectorStore(BasePydanticVectorStore):
         super().__init__(**fields, **kwargs)
         self._store = store
         self._owns_store = owns
+        self._router = core_router
 
     @classmethod
     def class_name(cls) -> str:
@@ -200,8 +228,20 @@ class EmbedweaveVectorStore(BasePydanticVectorStore):
 
     @property
     def space(self) -> VectorSpace:
-        """The vector space this store writes and searches."""
+        """The vector space of node embeddings and embedding-only queries."""
         return self._store.spaces[self.space_name]
+
+    @property
+    def router(self) -> Router | None:
+        """The core ``Router`` nodes and queries are routed through, if given."""
+        return self._router
+
+    def _core_index(self) -> Index:
+        """The core ``Index`` that routes and embeds added nodes (``router=`` only)."""
+        assert self._router is not None
+        if self._index is None:
+            self._index = Index(self._store, self._router)
+        return self._index
 
     def close(self) -> None:
         """Close the store's connection if this object opened it."""
@@ -210,9 +250,15 @@ class EmbedweaveVectorStore(BasePydanticVectorStore):
 
     # -- writes ------------------------------------------------------------------------
     def add(self, nodes: Sequence[BaseNode], **add_kwargs: Any) -> list[str]:
-        """Upsert nodes with their embeddings; re-adding a node id overwrites it."""
+        """Upsert nodes with their embeddings; re-adding a node id overwrites it.
+
+        With ``router=`` the core ``Index`` routes and embeds each node instead.
+        """
         if not nodes:
             return []
+        if self._router is not None:
+            self._core_index().add_chunks(nodes_to_chunks(nodes), tenant=self.tenant)
+            return [n.node_id for n in nodes]
         missing = [n.node_id for n in nodes if n.embedding is None]
         if missing:
             raise ValueError(
@@ -251,8 +297,9 @@ class EmbedweaveVectorStore(BasePydanticVectorStore):
         elif node_ids is None:
             self._store.delete_where(flt, tenant=self.tenant)
         else:
-            chunks = _matching(self._store.get(node_ids, tenant=self.tenant), flt)
-            self._store.delete([c.id for c in chunks], tenant=self.tenant)
+            chunks = self._store.get(node_ids, tenant=self.tenant)
+            doomed = [c.id for c in chunks if matches(filterable(c), flt)]
+            self._store.delete(doomed, tenant=self.tenant)
 
     async def adelete_nodes(
         self,
@@ -265,15 +312,7 @@ class EmbedweaveVectorStore(BasePydanticVectorStore):
 
     def clear(self) -> None:
         """Delete every node; the collection and its space record are kept."""
-        clear = getattr(self._store, "clear", None)
-        if callable(clear):
-            clear(tenant=self.tenant)
-            return
-        if isinstance(self._store, MemoryStore) and self.tenant is None:
-            self._store.drop()  # a MemoryStore stays usable after drop()
-            return
-        ids = [c.id for c in self._all_chunks()]
-        self._store.delete(ids, tenant=self.tenant)
+        self._store.clear(tenant=self.tenant)
 
     async def aclear(self) -> None:
         """``clear`` in a worker thread."""
@@ -289,11 +328,12 @@ class EmbedweaveVectorStore(BasePydanticVectorStore):
         flt = to_filter(filters)
         if node_ids is not None:
             chunks = self._store.get(node_ids, tenant=self.tenant)
+            chunks = [c for c in chunks if flt is None or matches(filterable(c), flt)]
         elif flt is not None:
-            chunks = self._all_chunks()
+            chunks = self._store.get_where(flt, tenant=self.tenant)
         else:
             raise ValueError("get_nodes needs node_ids or filters")
-        return [chunk_to_node(c) for c in _matching(chunks, flt)]
+        return [chunk_to_node(c) for c in chunks]
 
     async def aget_nodes(
         self,
@@ -304,7 +344,11 @@ class EmbedweaveVectorStore(BasePydanticVectorStore):
         return await asyncio.to_thread(self.get_nodes, node_ids, filters)
 
     def query(self, query: VectorStoreQuery, **kwargs: Any) -> VectorStoreQueryResult:
-        """Vector (DEFAULT), BM25 (TEXT_SEARCH) or HYBRID search with metadata filters."""
+        """Vector (DEFAULT), BM25 (TEXT_SEARCH) or HYBRID search with metadata filters.
+
+        With ``router=`` a query with ``query_str`` (DEFAULT or HYBRID) runs the core
+        ``Retriever``: routed, searched per space, fused.
+        """
         hits = self._search(query)
         nodes = [chunk_to_node(h.chunk) for h in hits]
         return VectorStoreQueryResult(
@@ -331,6 +375,10 @@ class EmbedweaveVectorStore(BasePydanticVectorStore):
             )
         flt = to_filter(query.filters, doc_ids=query.doc_ids)
         k = query.similarity_top_k
+        routed = self._router is not None and mode != VectorStoreQueryMode.TEXT_SEARCH
+        if routed and query.query_str:
+            retriever = self._routed(query, mode)
+            return retriever.retrieve(query.query_str, filters=flt, tenant=self.tenant)
         if mode == VectorStoreQueryMode.TEXT_SEARCH:
             return self._store.keyword_search(
                 _need_text(query, mode), k=k, filters=flt, tenant=self.tenant
@@ -350,14 +398,14 @@ class EmbedweaveVectorStore(BasePydanticVectorStore):
         return self._store.search(vector, space=self.space_name, k=k, filters=flt,
                                   tenant=self.tenant)
 
-    def _all_chunks(self) -> list[Chunk]:
-        iter_chunks = getattr(self._store, "iter_chunks", None)
-        if not callable(iter_chunks):
-            raise NotImplementedError(
-                f"{type(self._store).__name__} cannot list its chunks; get_nodes(filters=...) "
-                "and clear() need a store with iter_chunks() (e.g. WeaviateStore)"
-            )
-        return list(iter_chunks(tenant=self.tenant))
+    def _routed(self, query: VectorStoreQuery, mode: VectorStoreQueryMode) -> Retriever:
+        """The core ``Retriever`` for one routed text query."""
+        assert self._router is not None
+        if mode == VectorStoreQueryMode.HYBRID:
+            alpha = self.default_alpha if query.alpha is None else query.alpha
+            k = query.hybrid_top_k or query.similarity_top_k
+            return Retriever(self._store, self._router, mode="hybrid", alpha=alpha, k=k)
+        return Retriever(self._store, self._router, k=query.similarity_top_k)
 
 
 def _resolve_space(
@@ -398,40 +446,19 @@ def _resolve_space(
     if dims is not None or fingerprint is not None:
         if dims is None or not fingerprint:
             raise ValueError("a foreign embedding space needs both dims= and fingerprint=")
-        return VectorSpace(
-            name=space_name or "default",
-            model=model_name or fingerprint,
+        return VectorSpace.external(
+            space_name or "default",
+            model_name or fingerprint,
+            dims,
             fingerprint=fingerprint,
-            dims=dims,
             distance=distance,
         )
     if store is not None:
-        if space_name is not None:
-            if space_name not in store.spaces:
-                raise ValueError(
-                    f"store has no vector space {space_name!r}; it has {sorted(store.spaces)}"
-                )
-            return store.spaces[space_name]
-        if len(store.spaces) == 1:
-            return next(iter(store.spaces.values()))
-        raise ValueError(
-            f"store has spaces {sorted(store.spaces)}; pick one with space_name="
-        )
+        return store.pick_space(space_name, argument="space_name")
     raise ValueError(
         "describe the vector space: embed_model=EmbedweaveEmbedding(...), space=VectorSpace(...), "
         "or dims= and fingerprint= for a foreign embedding model"
     )
-
-
-def _matching(chunks: Iterable[Chunk], flt: Filter | None) -> list[Chunk]:
-    """Chunks passing a filter, evaluated by the core's reference filter semantics."""
-    if flt is None:
-        return list(chunks)
-    return [
-        c
-        for c in chunks
-        if matches({**c.metadata, "document_id": c.document_id, "language": c.language}, flt)
-    ]
 
 
 def _need_text(query: VectorStoreQuery, mode: VectorStoreQueryMode) -> str:
