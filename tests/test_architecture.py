@@ -10,6 +10,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 PACKAGE = Path(importlib.util.find_spec("embedweave").origin).parent  # type: ignore[arg-type,union-attr]
 #: Beside the query path: nothing below may import these.
@@ -82,6 +83,13 @@ def _imports(module: str, *, type_only: bool) -> set[str]:
     return found
 
 
+def _fresh(script: str) -> Any:
+    """Run ``script`` in a new interpreter; the JSON of its last output line."""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         check=True, timeout=300)
+    return json.loads(out.stdout.splitlines()[-1])
+
+
 def test_the_package_is_read_whole() -> None:
     # guards the walk itself: the rooms the table in docs/architecture.md names
     for name in ("embedweave.pipeline", "embedweave.routing.router", "embedweave.routing.table",
@@ -117,9 +125,7 @@ def test_query_time_modules_load_without_training_or_evaluation() -> None:
         "else:\n"
         "    print(json.dumps(None))\n"
     )
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                         check=True, timeout=300)
-    assert json.loads(out.stdout.splitlines()[-1]) is None
+    assert _fresh(script) is None
     assert len(QUERY_TIME) > 30
 
 
@@ -170,9 +176,7 @@ def test_package_exports_load_on_first_use() -> None:
         "    err = str(exc)\n"
         "print(json.dumps([before, same, missing, err]))\n"
     )
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                         check=True, timeout=300)
-    before, same, missing, err = json.loads(out.stdout.splitlines()[-1])
+    before, same, missing, err = _fresh(script)
     assert before == []
     assert same == [True] * 6
     assert missing == []
