@@ -75,8 +75,18 @@ class Server:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
+            def do_GET(self) -> None:  # /stats: counters for a client in another process
+                with srv.lock:
+                    stats = {"requests": srv.requests, "rejected": srv.rejected,
+                             "max_in_flight": srv.max_in_flight}
+                self._send(200, stats)
+
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                if self.path.endswith("/reset"):
+                    srv.reset(float(body["rate_429"]))
+                    self._send(200, {})
+                    return
                 with srv.lock:
                     srv.requests += 1
                     srv.in_flight += 1
@@ -119,6 +129,44 @@ class Server:
                 pass
 
         return Handler
+
+
+class RemoteServer:
+    """The same server in a child process, so its CPU and GIL are not the clients'."""
+
+    def __init__(self, texts: list[str], latency: float) -> None:
+        import multiprocessing as mp
+
+        ctx = mp.get_context("fork")
+        parent, child = ctx.Pipe()
+        self.proc = ctx.Process(target=_serve, args=(texts, latency, child), daemon=True)
+        self.proc.start()
+        self.url = parent.recv()
+        self.vectors = {t: unit(t) for t in texts}
+        self.requests = self.rejected = self.max_in_flight = 0
+
+    def _call(self, path: str, body: Any = None) -> Any:
+        import urllib.request
+
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(self.url + path, data=data,
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req) as resp:  # loopback only
+            return json.loads(resp.read())
+
+    def reset(self, rate_429: float) -> None:
+        self._call("/reset", {"rate_429": rate_429})
+
+    def refresh(self) -> None:
+        stats = self._call("/stats")
+        self.requests, self.rejected = stats["requests"], stats["rejected"]
+        self.max_in_flight = stats["max_in_flight"]
+
+
+def _serve(texts: list[str], latency: float, conn: Any) -> None:
+    srv = Server(texts, latency)
+    conn.send(srv.url)
+    threading.Event().wait()
 
 
 def unit(text: str) -> np.ndarray:
@@ -170,11 +218,17 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=10_000, help="texts per run")
     ap.add_argument("--latency", type=float, default=0.1, help="seconds per request")
     ap.add_argument("--rounds", type=int, default=1, help="rounds per setting")
+    ap.add_argument("--in-process", action="store_true",
+                    help="run the server in this process (its CPU then competes with the clients')")
     args = ap.parse_args()
     texts = [f"document {i}: notes on vector search, chunk {i % 97} of the corpus"
              for i in range(args.n)]
     warm = [f"warm-up text {i}" for i in range(8)]
-    srv = Server(texts + warm, args.latency)
+    srv: Any
+    if args.in_process:
+        srv = Server(texts + warm, args.latency)
+    else:
+        srv = RemoteServer(texts + warm, args.latency)
     systems = make_systems(srv.url)
     for f in systems.values():
         f(warm)
@@ -183,8 +237,9 @@ def main() -> None:
                                 text=True, check=False).stdout.strip() or "unknown"
     except OSError:
         commit = "unknown"
-    print(f"{args.n} texts, {args.latency * 1000:.0f} ms per request, {DIMS} dims, "
-          f"commit {commit}, {os.cpu_count()} CPUs")
+    where = "in this process" if args.in_process else "in a child process"
+    print(f"{args.n} texts, {args.latency * 1000:.0f} ms per request, {DIMS} dims, server "
+          f"{where}, commit {commit}, {os.cpu_count()} CPUs")
     for rate in (0.0, 0.10):
         print(f"\n429 rate {rate:.0%} (Retry-After: 1)")
         results: dict[str, list[float]] = {name: [] for name in systems}
@@ -198,6 +253,8 @@ def main() -> None:
                 out = systems[name](texts)
                 took = time.perf_counter() - start
                 lost, wrong = check(out, texts, srv)
+                if not args.in_process:
+                    srv.refresh()
                 results[name].append(took)
                 notes[name] = (f"{srv.requests} requests, {srv.rejected} got 429, max "
                                f"{srv.max_in_flight} in flight, lost {lost}, misordered {wrong}")
@@ -206,7 +263,9 @@ def main() -> None:
         for name, times in results.items():
             t = min(times)
             print(f"{name:58s} {t:6.2f} {args.n / t:8.0f} {t / base:11.1f}x  {notes[name]}")
-    print(f"\nreproduce: {COMMAND} --n {args.n} --latency {args.latency} --rounds {args.rounds}")
+    flag = " --in-process" if args.in_process else ""
+    print(f"\nreproduce: {COMMAND} --n {args.n} --latency {args.latency} "
+          f"--rounds {args.rounds}{flag}")
 
 
 if __name__ == "__main__":
