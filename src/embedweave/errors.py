@@ -22,6 +22,36 @@ class ServerError(EmbedweaveError):
     """The managed Weaviate server could not be found, built or started."""
 
 
+class StoreError(EmbedweaveError):
+    """A request to the vector store server failed (after any retries).
+
+    The message names the operation, the collection, the server URL and the server's
+    own message; the client's exception is chained as ``__cause__``.
+
+    Attributes:
+        operation: What was being done, e.g. ``insert 256 objects`` or ``search``.
+        collection: Collection name.
+        url: Server URL.
+        server_message: The server's (or client library's) message.
+        attempts: How many times the request was sent.
+    """
+
+    def __init__(
+        self, *, operation: str, collection: str, url: str, server_message: str,
+        attempts: int = 1, hint: str = "",
+    ) -> None:
+        self.operation = operation
+        self.collection = collection
+        self.url = url
+        self.server_message = server_message
+        self.attempts = attempts
+        tried = f" (gave up after {attempts} attempts)" if attempts > 1 else ""
+        super().__init__(
+            f"{operation} on collection {collection!r} at {url} failed{tried}: "
+            f"{server_message}{f'. {hint}' if hint else ''}"
+        )
+
+
 @dataclass(frozen=True)
 class ObjectFailure:
     """One object the store rejected: its id and the server's message."""
@@ -33,13 +63,15 @@ class ObjectFailure:
 class BatchWriteError(EmbedweaveError):
     """Some objects of a batch write failed; ``failures`` lists every one."""
 
-    def __init__(self, failures: Sequence[ObjectFailure], total: int) -> None:
+    def __init__(self, failures: Sequence[ObjectFailure], total: int, where: str = "") -> None:
         self.failures = list(failures)
         self.total = total
+        self.where = where
         lines = "\n".join(f"  {f.id}: {f.message}" for f in self.failures[:50])
         more = f"\n  ... and {len(self.failures) - 50} more" if len(self.failures) > 50 else ""
         super().__init__(
-            f"{len(self.failures)} of {total} objects failed to write:\n{lines}{more}"
+            f"{where + ': ' if where else ''}{len(self.failures)} of {total} objects failed "
+            f"to write (not written):\n{lines}{more}"
         )
 
 

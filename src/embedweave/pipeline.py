@@ -25,7 +25,15 @@ from embedweave.funnel import funnel_search, low_fingerprint, low_vectors
 from embedweave.fusion import reciprocal_rank_fusion
 from embedweave.routing import RouteDecision, Router, as_router
 from embedweave.store.base import Store, validate_alpha, validate_k
+from embedweave.store.values import check_metadata, check_text
 from embedweave.types import Chunk, Document, Hit
+from embedweave.versions import (
+    DocumentPlan,
+    IngestResult,
+    chunker_key,
+    content_hash,
+    plan_document,
+)
 
 if TYPE_CHECKING:
     from embedweave.embedding import Embedder
@@ -111,9 +119,12 @@ def default_chunker(router: Router) -> Chunker:
 class Index:
     """Ingest documents: chunk, identify language, route, embed per space, upsert.
 
-    Re-ingesting a document replaces all of its chunks (ids are deterministic, and the
-    document's old chunks are deleted before the new ones are written, after the
-    embedding succeeded).
+    Incremental and without a loss window: every chunk carries its document's content
+    hash (text, metadata, forced language, chunker settings, spaces; see
+    ``embedweave.versions``). Re-ingesting skips unchanged documents (no embedding, no
+    write), resumes half-written ones, and writes a changed document's new version
+    under new ids *before* deleting its stale chunks, so a document searchable before
+    stays searchable throughout, and a failed run converges when run again.
 
     Args:
         store: Where chunks go; must hold the router's spaces (``router.vector_spaces()``).
@@ -143,39 +154,57 @@ class Index:
         self.window = window
 
     def add_documents(
-        self, documents: Sequence[Document], *, tenant: str | None = None
-    ) -> list[str]:
-        """Chunk, route, embed and store documents; return the ids of the chunks written.
+        self, documents: Sequence[Document], *, tenant: str | None = None, sync: bool = False
+    ) -> IngestResult:
+        """Chunk, route, embed and store what changed; return the documents' chunk ids.
+
+        Unchanged documents are neither embedded nor written; a changed document's new
+        chunks are written first, then its stale chunks deleted.
 
         Args:
             documents: Documents with unique ids; ``Document.language`` forces routing.
             tenant: Tenant of a multi-tenant collection.
+            sync: Also delete every stored document not in ``documents`` (the given
+                set becomes the store's whole content).
+
+        Returns:
+            The ids of the documents' chunks as now stored (a list), with counts
+            ``added`` / ``updated`` / ``unchanged`` / ``deleted`` and
+            ``chunks_written`` / ``chunks_deleted``.
 
         Raises:
-            ValueError: on duplicate or empty document ids.
+            ValueError, TypeError: on bad input (duplicate or empty ids, text with NUL
+                or lone surrogates, NaN/inf metadata), naming the item; nothing is written.
             UnsupportedLanguageError: when the route table says so (``on_unsupported``).
+            BatchWriteError, StoreError: when the store fails; what was stored before
+                stays whole, and running again converges.
         """
         docs = _check_documents(documents)
-        per_doc = [self.chunker.chunk(doc) for doc in docs]
-        # route everything first: unsupported languages are reported once, and with
-        # on_unsupported='error' nothing is written
+        plans = self._plan(docs, tenant)
+        work = [p for p in plans if p.to_write]
+        # route everything to write first: unsupported languages are reported once, and
+        # with on_unsupported='error' nothing is written
         decided = self._route(
-            [c for cs in per_doc for c in cs],
-            {d.id: d.text for d, cs in zip(docs, per_doc, strict=True) if len(cs) > 1},
+            [c for p in work for c in p.to_write],
+            {p.document.id: p.document.text for p in work if len(p.chunks) > 1},
         )
-        ids: list[str] = []
-        step: list[tuple[Document, list[Chunk]]] = []
+        result = IngestResult([c.id for p in plans for c in p.chunks])
+        step: list[DocumentPlan] = []
         size = pos = 0
-        for doc, chunks in zip(docs, per_doc, strict=True):
-            step.append((doc, chunks))
-            size += len(chunks)
+        for plan in plans:
+            step.append(plan)
+            size += len(plan.to_write)
             if size >= self.window:
-                ids += self._write(step, decided[pos : pos + size], tenant)
+                self._apply(step, decided[pos : pos + size], tenant, result)
                 pos += size
                 step, size = [], 0
         if step:
-            ids += self._write(step, decided[pos : pos + size], tenant)
-        empty = [d.id for d, cs in zip(docs, per_doc, strict=True) if not cs]
+            self._apply(step, decided[pos : pos + size], tenant, result)
+        for plan in plans:
+            setattr(result, plan.status, getattr(result, plan.status) + 1)
+        if sync:
+            result.deleted += self.sync([d.id for d in docs], tenant=tenant)
+        empty = [p.document.id for p in plans if not p.chunks]
         if empty:
             warnings.warn(
                 f"{len(empty)} document(s) had no text and were stored as zero chunks "
@@ -183,13 +212,60 @@ class Index:
                 EmptyDocumentWarning,
                 stacklevel=2,
             )
-        return ids
+        return result
+
+    def sync(self, keep: Sequence[str], *, tenant: str | None = None) -> int:
+        """Delete every stored document whose id is not in ``keep``; return how many.
+
+        For a folder re-ingested in parts (as the CLI does): ingest each part, then
+        call this once with every document id.
+        """
+        if isinstance(keep, str):
+            raise TypeError("sync takes a list of document ids, not one string")
+        gone = sorted(self.store.document_ids(tenant=tenant) - set(keep))
+        for start in range(0, len(gone), 500):
+            self.store.delete_documents(gone[start : start + 500], tenant=tenant)
+        return len(gone)
+
+    def _settings(self) -> dict[str, Any]:
+        """What besides a document's own content decides its chunks and vectors."""
+        spaces = sorted(
+            (vs.name, vs.fingerprint, vs.dims) for vs in self.router.vector_spaces()
+        )
+        low = sorted((n, d, ln) for lows in self.low_spaces.values() for n, d, ln in lows)
+        return {"chunker": chunker_key(self.chunker), "spaces": spaces, "low": low}
+
+    def _plan(self, docs: list[Document], tenant: str | None) -> list[DocumentPlan]:
+        """Chunk each document and compare with what the store holds of it."""
+        settings = self._settings()
+        stored = self.store.document_chunks([d.id for d in docs], tenant=tenant)
+        return [
+            plan_document(d, self.chunker.chunk(d), content_hash(d, settings), stored.get(d.id, {}))
+            for d in docs
+        ]
+
+    def _apply(
+        self,
+        step: Sequence[DocumentPlan],
+        decisions: list[RouteDecision],
+        tenant: str | None,
+        result: IngestResult,
+    ) -> None:
+        """Write one window's new chunks; only then delete those documents' stale ones."""
+        chunks = [c for p in step for c in p.to_write]
+        if chunks:
+            self._write(chunks, decisions, tenant)
+            result.chunks_written += len(chunks)
+        stale = [cid for p in step for cid in p.stale]
+        if stale:
+            self.store.delete(stale, tenant=tenant)
+            result.chunks_deleted += len(stale)
 
     async def aadd_documents(
-        self, documents: Sequence[Document], *, tenant: str | None = None
-    ) -> list[str]:
+        self, documents: Sequence[Document], *, tenant: str | None = None, sync: bool = False
+    ) -> IngestResult:
         """``add_documents`` in a worker thread, so the event loop keeps running."""
-        return await asyncio.to_thread(self.add_documents, documents, tenant=tenant)
+        return await asyncio.to_thread(self.add_documents, documents, tenant=tenant, sync=sync)
 
     def add_chunks(self, chunks: Sequence[Chunk], *, tenant: str | None = None) -> list[str]:
         """Route, embed and upsert ready-made chunks (no chunking, no deletion).
@@ -244,15 +320,10 @@ class Index:
         return decisions
 
     def _write(
-        self,
-        step: Sequence[tuple[Document, list[Chunk]]],
-        decisions: list[RouteDecision],
-        tenant: str | None,
+        self, chunks: list[Chunk], decisions: list[RouteDecision], tenant: str | None
     ) -> list[str]:
-        chunks = [c for _, cs in step for c in cs]
+        """Embed and upsert one window of chunks; returns once all are written."""
         vectors = self._embed(chunks, decisions)
-        # embedding succeeded: now replace the documents' old chunks
-        self.store.delete_documents([d.id for d, _ in step], tenant=tenant)
         return self._upsert(chunks, decisions, vectors, tenant)
 
     def _embed(
@@ -515,11 +586,23 @@ def _check_documents(documents: Sequence[Document]) -> list[Document]:
             raise ValueError(f"document {i} has no id; ids must be non-empty strings")
         if not isinstance(d.text, str):
             raise TypeError(f"document {d.id!r} text must be a str, got {type(d.text).__name__}")
+        check_text(d.id, f"document {i} id")
+        check_text(d.text, f"document {d.id!r} text")
+        if d.language is not None:
+            check_text(d.language, f"document {d.id!r} language")
+        check_metadata(d.metadata, f"document {d.id!r}")
         if d.id in seen:
             raise ValueError(f"document id {d.id!r} appears twice in one call")
         seen.add(d.id)
     return docs
 
 
-__all__ = ["DEFAULT_WINDOW", "EmptyDocumentWarning", "Index", "Retriever", "default_chunker"]
+__all__ = [
+    "DEFAULT_WINDOW",
+    "EmptyDocumentWarning",
+    "Index",
+    "IngestResult",
+    "Retriever",
+    "default_chunker",
+]
 

@@ -51,6 +51,8 @@ class Chunk:
         metadata: Filterable metadata, inherited from the document.
         language: Detected or forced language code, if known.
         id: Storage id; defaults to ``chunk_uuid(document_id, index)``.
+        content_hash: Hash of the document version the chunk came from (``Index`` sets
+            it, and skips documents whose stored hash is unchanged); ``""`` if unknown.
     """
 
     document_id: str
@@ -59,6 +61,7 @@ class Chunk:
     metadata: dict[str, Any] = field(default_factory=dict)
     language: str | None = None
     id: str = ""
+    content_hash: str = ""
 
     def __post_init__(self) -> None:
         if not self.id:

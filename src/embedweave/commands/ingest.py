@@ -1,9 +1,12 @@
 """``embedweave ingest PATH...``: files (txt, md, html, pdf) into a Weaviate collection.
 
-Each file is one document (id = its absolute path), so ingesting it again replaces its
-chunks. Markdown and HTML are split at headings first and every chunk keeps its
-heading path; chunks are token-aware (default: the model's window, 256-512 tokens, 50
-overlap). Files that fail to load are reported and the rest ingested (exit code 1).
+Each file is one document (id = its absolute path). Ingesting again is incremental:
+unchanged files are neither embedded nor written, a changed file's new chunks are
+written before its old ones are deleted, and ``--sync`` removes the chunks of files no
+longer given (deleted from the folder). Markdown and HTML are split at headings first
+and every chunk keeps its heading path; chunks are token-aware (default: the model's
+window, 256-512 tokens, 50 overlap). Files that fail to load are reported and the
+rest ingested (exit code 1).
 """
 
 from __future__ import annotations
@@ -58,7 +61,15 @@ def register(sub: Any) -> None:
     c.add_argument("--no-headings", action="store_true",
                    help="do not prefix chunks with their heading path")
     p.add_argument("--no-recursive", action="store_true", help="do not descend into folders")
+    p.add_argument("--sync", action="store_true",
+                   help="also delete documents of the collection that are not among the "
+                   "given files (e.g. files deleted from the folder)")
     add_store_args(p)
+    r = p.add_argument_group("replication")
+    r.add_argument("--replication-factor", type=int, default=None,
+                   help="copies of every object across the cluster's nodes (new collections)")
+    r.add_argument("--consistency", choices=("ONE", "QUORUM", "ALL"), default=None,
+                   help="replicas that must acknowledge reads and writes (default QUORUM)")
     add_output_args(p)
     p.set_defaults(func=run)
 
@@ -102,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
                           base_url=args.base_url)
     chunker = _chunker(args, router)
     conn = connect(args)
-    store = conn.open(args.collection, router.vector_spaces(funnel_dims=args.funnel_dims))
+    store = _open(conn, args, router.vector_spaces(funnel_dims=args.funnel_dims))
     failed: list[dict[str, str]] = []
     warned: list[str] = []
     try:
@@ -119,7 +130,13 @@ def run(args: argparse.Namespace) -> int:
                 continue
             docs.append((doc, len(chunker.chunk(doc))))
         total = sum(n for _, n in docs)
-        chunks_written = 0
+        counts = dict.fromkeys(("added", "updated", "unchanged", "deleted", "chunks_written",
+                                "chunks_deleted"), 0)
+
+        def add(group: list[Any]) -> None:
+            for key, value in index.add_documents(group).counts().items():
+                counts[key] += value
+
         with tqdm(total=total, desc="embedding", unit="chunk", disable=disable) as bar:
             group: list[Any] = []
             size = 0
@@ -127,12 +144,17 @@ def run(args: argparse.Namespace) -> int:
                 group.append(doc)
                 size += n
                 if size >= 64:
-                    chunks_written += len(index.add_documents(group))
+                    add(group)
                     bar.update(size)
                     group, size = [], 0
             if group:
-                chunks_written += len(index.add_documents(group))
+                add(group)
                 bar.update(size)
+        if args.sync:
+            # a file that failed to load is kept: only files no longer given are removed
+            keep = [d.id for d, _ in docs] + [f["path"] for f in failed]
+            counts["deleted"] += index.sync(keep)
+        chunks_written = counts["chunks_written"]
         remember(conn, store.name, {
             "model": None if args.routing else (args.model or "minilm"),
             "dims": args.dims,
@@ -148,6 +170,7 @@ def run(args: argparse.Namespace) -> int:
         "url": conn.url,
         "files": len(docs),
         "chunks": chunks_written,
+        **{k: v for k, v in counts.items() if k != "chunks_written"},
         "collection_chunks": count,
         "failed": failed,
         "skipped": [str(s) for s in skipped],
@@ -165,10 +188,29 @@ def run(args: argparse.Namespace) -> int:
         if skipped:
             note(f"skipped {len(skipped)} unsupported file(s) (e.g. {skipped[0]})")
         print(
-            f"ingested {len(docs)} file(s) as {chunks_written} chunk(s) into {store.name} "
-            f"at {conn.url} ({count} chunks in the collection, {summary['seconds']}s)"
+            f"ingested {len(docs)} file(s) into {store.name} at {conn.url}: "
+            f"{counts['added']} added, {counts['updated']} updated, {counts['unchanged']} "
+            f"unchanged, {counts['deleted']} deleted; {chunks_written} chunk(s) written, "
+            f"{counts['chunks_deleted']} stale deleted ({count} chunks in the collection, "
+            f"{summary['seconds']}s)"
         )
     return 1 if failed else 0
+
+
+def _open(conn: Any, args: argparse.Namespace, spaces: Any) -> Any:
+    """The collection, with the replication settings when any are given."""
+    if args.replication_factor is None and args.consistency is None:
+        return conn.open(args.collection, spaces)
+    from embedweave.store.weaviate import WeaviateStore
+
+    try:
+        return WeaviateStore(
+            args.collection, list(spaces), url=conn.url, grpc_port=conn.grpc_port,
+            api_key=conn.api_key, replication_factor=args.replication_factor,
+            consistency=args.consistency,
+        )
+    except ValueError as exc:
+        raise EmbedweaveError(str(exc)) from exc
 
 
 def _abs(path: str) -> str:

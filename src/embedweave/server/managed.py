@@ -31,6 +31,8 @@ logger = logging.getLogger(__name__)
 WEAVIATE_VERSION = "1.38.11"
 GO_MODULE = "github.com/weaviate/weaviate/cmd/weaviate-server"
 STATE_FILE = "embedweave-server.json"
+#: ``QUERY_MAXIMUM_RESULTS`` of a managed server (Weaviate's own default is 10,000).
+MANAGED_MAX_RESULTS = 100_000
 LOG_FILE = "weaviate.log"
 
 
@@ -292,7 +294,7 @@ class ManagedWeaviate:
             GRPC_PORT=str(ports.grpc),
             LOG_LEVEL="warning",
             QUERY_DEFAULTS_LIMIT="25",
-            QUERY_MAXIMUM_RESULTS="100000",
+            QUERY_MAXIMUM_RESULTS=str(MANAGED_MAX_RESULTS),
             LIMIT_RESOURCES="true",
         )
         if self.api_key:
@@ -386,6 +388,12 @@ class ManagedWeaviate:
             auth_credentials=auth, skip_init_checks=False,
             additional_config=AdditionalConfig(timeout=Timeout(init=30, query=120, insert=300)),
         )
+
+
+def query_maximum_results(server: ManagedWeaviate) -> int:
+    """The most results one query may ask of ``server`` (its ``QUERY_MAXIMUM_RESULTS``)."""
+    value = server.extra_env.get("QUERY_MAXIMUM_RESULTS")
+    return int(value) if value else MANAGED_MAX_RESULTS
 
 
 # -- detached servers (CLI) ------------------------------------------------------------

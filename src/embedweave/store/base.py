@@ -275,6 +275,25 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def iter_chunks(self, *, tenant: str | None = None) -> Iterator[Chunk]:
         """Every chunk in the collection (or tenant), in no particular order."""
+    def document_chunks(
+        self, document_ids: Sequence[str], *, tenant: str | None = None
+    ) -> dict[str, dict[str, str]]:
+        """Stored chunk ids of documents with their content hashes: doc -> {id: hash}.
+
+        ``Index`` compares these with a document's new chunks to write only what
+        changed. Documents without stored chunks are left out.
+        """
+        wanted = set(document_ids)
+        out: dict[str, dict[str, str]] = {}
+        for c in self.iter_chunks(tenant=tenant):
+            if c.document_id in wanted:
+                out.setdefault(c.document_id, {})[c.id] = c.content_hash
+        return out
+
+    def document_ids(self, *, tenant: str | None = None) -> set[str]:
+        """Ids of every document with at least one stored chunk."""
+        return {c.document_id for c in self.iter_chunks(tenant=tenant)}
+
 
     def get_where(self, filters: FilterLike, *, tenant: str | None = None) -> list[Chunk]:
         """Every chunk whose metadata matches a filter (exact; scans when needed)."""

@@ -13,7 +13,8 @@ import numpy as np
 from embedweave.types import Chunk
 
 #: Properties every embedweave collection has; metadata keys never shadow them.
-RESERVED = {"text", "document_id", "chunk_index", "chunk_id", "language", "metadata_json"}
+RESERVED = {"text", "document_id", "chunk_index", "chunk_id", "language", "metadata_json",
+            "content_hash"}
 _PROP_RE = re.compile(r"[^0-9A-Za-z_]")
 #: Metadata value kind -> Weaviate data type name (``weaviate.classes.config.DataType``).
 DATA_TYPES = {"text": "TEXT", "int": "INT", "number": "NUMBER", "boolean": "BOOL",
@@ -47,7 +48,7 @@ def chunk_properties(c: Chunk) -> dict[str, Any]:
     filterable metadata value in a typed property of its own."""
     props: dict[str, Any] = {
         "text": c.text, "document_id": c.document_id, "chunk_index": int(c.index),
-        "chunk_id": c.id, "language": c.language,
+        "chunk_id": c.id, "language": c.language, "content_hash": c.content_hash,
         "metadata_json": json.dumps(c.metadata, default=json_default, sort_keys=True),
     }
     for key, value in c.metadata.items():
@@ -113,4 +114,5 @@ def to_chunk(obj: Any) -> Chunk:
         metadata=metadata,
         language=p.get("language"),
         id=str(p.get("chunk_id") or obj.uuid),
+        content_hash=str(p.get("content_hash") or ""),
     )

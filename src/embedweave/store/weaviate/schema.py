@@ -49,7 +49,16 @@ def base_properties() -> list[Any]:
                  tokenization=Tokenization.FIELD, index_searchable=False),
         Property(name="metadata_json", data_type=DataType.TEXT,
                  index_filterable=False, index_searchable=False),
+        content_hash_property(),
     ]
+
+
+def content_hash_property() -> Any:
+    """The document-version hash ``Index`` compares to skip unchanged documents."""
+    from weaviate.classes.config import DataType, Property, Tokenization
+
+    return Property(name="content_hash", data_type=DataType.TEXT,
+                    tokenization=Tokenization.FIELD, index_searchable=False)
 
 
 def metadata_property_config(prop: str, kind: str) -> Any:

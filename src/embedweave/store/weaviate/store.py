@@ -12,7 +12,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from embedweave.errors import BatchWriteError, EmbedweaveError, ObjectFailure, SpaceMismatchError
+from embedweave.errors import (
+    BatchWriteError,
+    EmbedweaveError,
+    ObjectFailure,
+    SpaceMismatchError,
+    StoreError,
+)
 from embedweave.filters import Filter, FilterLike, as_filter
 from embedweave.store.base import (
     Store,
@@ -23,8 +29,10 @@ from embedweave.store.base import (
     validate_k,
 )
 from embedweave.store.config import HnswConfig
+from embedweave.store.values import check_chunk_values
 from embedweave.store.weaviate import schema
 from embedweave.store.weaviate.connection import connect
+from embedweave.store.weaviate.errors import RetryPolicy, call
 from embedweave.store.weaviate.filters import to_weaviate_filter
 from embedweave.store.weaviate.properties import (
     chunk_properties,
@@ -43,6 +51,10 @@ logger = logging.getLogger(__name__)
 
 #: Weaviate caps one delete_many call at this many matches.
 DELETE_PAGE = 10_000
+#: Weaviate's default ``QUERY_MAXIMUM_RESULTS``: no query may ask for more results.
+DEFAULT_MAX_RESULTS = 10_000
+#: Consistency levels of a replicated collection (``weaviate ConsistencyLevel``).
+CONSISTENCY_LEVELS = ("ONE", "QUORUM", "ALL")
 
 
 class WeaviateStore(Store):
@@ -63,6 +75,18 @@ class WeaviateStore(Store):
         flat_spaces: Spaces stored with a flat (brute-force) index instead of HNSW: no
             graph in memory. For the full-dims space of a funnel, whose vectors are only
             fetched to rescore a low-dims shortlist, or for small collections.
+        replication_factor: Copies of every object across a cluster's nodes, set when
+            the collection is created (an existing collection keeps its own).
+        consistency: Replicas that must answer reads and writes: ``ONE``, ``QUORUM``
+            (the server's default) or ``ALL``.
+        write_consistency: Replicas that must acknowledge writes and deletes, when it
+            should differ from ``consistency``.
+        max_results: The server's ``QUERY_MAXIMUM_RESULTS``; a larger ``k`` is refused
+            before sending (default: the managed server's setting, else 10,000).
+        retry: Retries of idempotent writes and deletes on transient failures.
+
+    Raises:
+        StoreError: the server is unreachable, refuses the credentials or the schema.
     """
 
     def __init__(
@@ -80,11 +104,30 @@ class WeaviateStore(Store):
         batch_size: int = 256,
         create: bool = True,
         flat_spaces: Sequence[str] = (),
+        replication_factor: int | None = None,
+        consistency: str | None = None,
+        write_consistency: str | None = None,
+        max_results: int | None = None,
+        retry: RetryPolicy | None = None,
     ) -> None:
         name = schema.collection_name(collection)
         if batch_size <= 0:
             raise ValueError(f"batch_size must be positive, got {batch_size}")
+        if replication_factor is not None and (
+            not isinstance(replication_factor, int) or replication_factor < 1
+        ):
+            raise ValueError(
+                f"replication_factor must be a positive integer, got {replication_factor!r}"
+            )
         self.name = name
+        self.replication_factor = replication_factor
+        self.consistency = _consistency(consistency, "consistency")
+        self.write_consistency = _consistency(write_consistency, "write_consistency") or (
+            self.consistency
+        )
+        self.max_results = _max_results(max_results, server)
+        self.retry = retry or RetryPolicy()
+        self.url = url or (server.url if server is not None else _client_url(client))
         self.hnsw = hnsw or HnswConfig()
         self.multi_tenancy = multi_tenancy
         self.batch_size = batch_size
@@ -93,12 +136,16 @@ class WeaviateStore(Store):
         if unknown:
             raise ValueError(f"flat_spaces {sorted(unknown)} are not among the given spaces")
         self._owns_client = client is None
-        self._client = client if client is not None else connect(url, grpc_port, api_key, server)
+        self._client = client if client is not None else call(
+            lambda: connect(url, grpc_port, api_key, server),
+            operation="connect", collection=name, url=self.url,
+        )
         self.spaces: dict[str, VectorSpace] = {}
         self._props: dict[str, str] = {}
         self._known_tenants: set[str] = set()
         try:
-            self._open(list(spaces), create)
+            call(lambda: self._open(list(spaces), create), operation="open collection",
+                 collection=self.name, url=self.url)
         except Exception:
             self.close()
             raise
@@ -128,6 +175,10 @@ class WeaviateStore(Store):
                     if self.multi_tenancy else None
                 ),
                 inverted_index_config=Configure.inverted_index(index_null_state=True),
+                replication_config=(
+                    Configure.replication(factor=self.replication_factor)
+                    if self.replication_factor else None
+                ),
             )
             self.spaces = {s.name: s for s in spaces}
         else:
@@ -146,6 +197,8 @@ class WeaviateStore(Store):
                     list(self.spaces.values())))
             config = self._collection.config.get()
             self.multi_tenancy = bool(config.multi_tenancy_config.enabled)
+            if not any(p.name == "content_hash" for p in config.properties):
+                self._collection.config.add_property(schema.content_hash_property())
         self._refresh_props()
 
     def _vector_config(self, space: VectorSpace) -> Any:
@@ -160,7 +213,26 @@ class WeaviateStore(Store):
 
     @property
     def _collection(self) -> Any:
-        return self._client.collections.get(self.name)
+        coll = self._client.collections.get(self.name)
+        if self.consistency:
+            from weaviate.classes.config import ConsistencyLevel
+
+            coll = coll.with_consistency_level(ConsistencyLevel(self.consistency))
+        return coll
+
+    def _writer(self, tenant: str | None) -> Any:
+        """The target of writes and deletes, at the write consistency level."""
+        target = self._target(tenant)
+        if self.write_consistency and self.write_consistency != self.consistency:
+            from weaviate.classes.config import ConsistencyLevel
+
+            target = target.with_consistency_level(ConsistencyLevel(self.write_consistency))
+        return target
+
+    def _call(self, fn: Any, operation: str, *, idempotent: bool = False) -> Any:
+        """Send one request: server failures become ``StoreError`` (retried if idempotent)."""
+        return call(fn, operation=operation, collection=self.name, url=self.url,
+                    retry=self.retry if idempotent else None)
 
     def _target(self, tenant: str | None) -> Any:
         coll = self._collection
@@ -181,7 +253,7 @@ class WeaviateStore(Store):
             raise ValueError(f"collection {self.name!r} is multi-tenant: pass tenant=")
         if tenant in self._known_tenants:
             return True
-        if self._collection.tenants.exists(tenant):
+        if self._call(lambda: self._collection.tenants.exists(tenant), "check tenant"):
             self._known_tenants.add(tenant)
             return True
         return False
@@ -203,9 +275,10 @@ class WeaviateStore(Store):
                 if prop not in self._props and prop not in wanted:
                     wanted[prop] = kind
         for prop, kind in wanted.items():
-            self._collection.config.add_property(schema.metadata_property_config(prop, kind))
+            self._call(lambda p=prop, k=kind: self._collection.config.add_property(
+                schema.metadata_property_config(p, k)), f"add metadata property {prop!r}")
         if wanted:
-            self._refresh_props()
+            self._call(self._refresh_props, "read schema")
 
     # -- writes ------------------------------------------------------------------------
     def upsert(
@@ -213,17 +286,17 @@ class WeaviateStore(Store):
     ) -> list[str]:
         """Insert or overwrite chunks with their vectors, in batches.
 
-        Input is validated whole before anything is written. Raises ``BatchWriteError``
-        listing every object the server rejected.
+        Input is validated whole before anything is written (text the server would
+        reject, NaN/inf metadata, wrong vectors: ``ValueError``/``TypeError`` naming the
+        chunk). Raises ``BatchWriteError`` listing every object not written: those the
+        server rejected and, when a request fails for good, the rest of the call.
         """
         from weaviate.classes.data import DataObject
 
         if not chunks:
             return []
         arrays = check_vectors(self.spaces, vectors, len(chunks))
-        for i, c in enumerate(chunks):
-            if not isinstance(c.text, str):
-                raise ValueError(f"chunk {i} text must be a str, got {type(c.text).__name__}")
+        check_chunk_values(chunks)
         uuids = [storage_uuid(c.id) for c in chunks]
         seen: dict[str, int] = {}
         for i, u in enumerate(uuids):
@@ -234,6 +307,7 @@ class WeaviateStore(Store):
                 )
             seen[u] = i
         self._ensure_metadata_props(chunks)
+
         objects = []
         for i, c in enumerate(chunks):
             vec = {name: arr[i].tolist() for name, arr in arrays.items()}
@@ -243,19 +317,29 @@ class WeaviateStore(Store):
         return [c.id for c in chunks]
 
     def _write(self, objects: Sequence[Any], tenant: str | None) -> None:
-        target = self._target(tenant)
+        target = self._writer(tenant)
         failures: list[ObjectFailure] = []
+        cause: StoreError | None = None
         for start in range(0, len(objects), self.batch_size):
             batch = objects[start:start + self.batch_size]
-            result = target.data.insert_many(batch)
+            try:
+                result = self._call(lambda b=batch: target.data.insert_many(b),
+                                    f"insert {len(batch)} objects", idempotent=True)
+            except StoreError as exc:
+                # this batch and everything after it is not written
+                cause = exc
+                failures += [ObjectFailure(_label(o), exc.server_message) for o in batch]
+                failures += [ObjectFailure(_label(o), "not sent: an earlier batch failed")
+                             for o in objects[start + len(batch):]]
+                break
             for idx, err in sorted(result.errors.items()):
-                obj = batch[idx]
-                label = (obj.properties or {}).get("chunk_id") or str(obj.uuid)
-                failures.append(ObjectFailure(str(label), str(err.message)))
-        if tenant:
+                failures.append(ObjectFailure(_label(batch[idx]), str(err.message)))
+        if tenant and cause is None:
             self._known_tenants.add(tenant)
         if failures:
-            raise BatchWriteError(failures, len(objects))
+            raise BatchWriteError(
+                failures, len(objects), f"upsert into {self.name!r} at {self.url}"
+            ) from cause
 
     def delete(self, ids: Sequence[str], *, tenant: str | None = None) -> int:
         """Delete chunks by id (original ids or UUIDs)."""
@@ -291,13 +375,15 @@ class WeaviateStore(Store):
     def _delete_many(self, where: Any, tenant: str | None) -> int:
         if not self._readable(tenant):
             return 0
-        target = self._target(tenant)
+        target = self._writer(tenant)
         total = 0
         while True:
-            res = target.data.delete_many(where=where)
+            res = self._call(lambda: target.data.delete_many(where=where), "delete objects",
+                             idempotent=True)
             if res.failed:
-                raise EmbedweaveError(
-                    f"{res.failed} of {res.matches} deletes failed in {self.name!r}"
+                raise StoreError(
+                    operation="delete objects", collection=self.name, url=self.url,
+                    server_message=f"{res.failed} of {res.matches} deletes failed",
                 )
             total += int(res.successful)
             if res.matches < DELETE_PAGE:
@@ -305,7 +391,7 @@ class WeaviateStore(Store):
 
     def drop(self) -> None:
         """Delete the collection and everything in it."""
-        self._client.collections.delete(self.name)
+        self._call(lambda: self._client.collections.delete(self.name), "drop collection")
 
     def close(self) -> None:
         """Close the client connection if this store opened it."""
@@ -318,7 +404,8 @@ class WeaviateStore(Store):
         """Number of chunks (objects) in the collection or tenant."""
         if not self._readable(tenant):
             return 0
-        res = self._target(tenant).aggregate.over_all(total_count=True)
+        target = self._target(tenant)
+        res = self._call(lambda: target.aggregate.over_all(total_count=True), "count")
         return int(res.total_count or 0)
 
     def get(self, ids: Sequence[str], *, tenant: str | None = None) -> list[Chunk]:
@@ -350,19 +437,69 @@ class WeaviateStore(Store):
         uuids = list(dict.fromkeys(storage_uuid(i) for i in ids))
         for start in range(0, len(uuids), 1000):
             page = uuids[start:start + 1000]
-            res = target.query.fetch_objects(
-                filters=WFilter.by_id().contains_any(page), limit=len(page),
+            res = self._call(lambda p=page: target.query.fetch_objects(
+                filters=WFilter.by_id().contains_any(p), limit=len(p),
                 include_vector=include_vector or False,
-            )
+            ), f"fetch {len(page)} objects")
             for obj in res.objects:
                 out[str(obj.uuid)] = (to_chunk(obj), dict(obj.vector or {}))
         return out
+
+    def document_chunks(
+        self, document_ids: Sequence[str], *, tenant: str | None = None
+    ) -> dict[str, dict[str, str]]:
+        """Stored chunk ids of documents with their content hashes: doc -> {id: hash}."""
+        from weaviate.classes.query import Filter as WFilter
+
+        out: dict[str, dict[str, str]] = {}
+        if not document_ids or not self._readable(tenant):
+            return out
+        target = self._target(tenant)
+        ids = list(dict.fromkeys(document_ids))
+        page = min(1000, self.max_results)
+        for start in range(0, len(ids), 50):
+            group = ids[start:start + 50]
+            offset = 0
+            while True:
+                if offset + page > self.max_results:
+                    raise EmbedweaveError(
+                        f"documents {group[:3]}... hold more than {self.max_results} chunks "
+                        f"in {self.name!r} (QUERY_MAXIMUM_RESULTS); pass fewer documents"
+                    )
+                res = self._call(lambda g=group, o=offset: target.query.fetch_objects(
+                    filters=WFilter.by_property("document_id").contains_any(g), limit=page,
+                    offset=o, return_properties=["document_id", "chunk_id", "content_hash"],
+                ), f"list chunks of {len(group)} documents")
+                for obj in res.objects:
+                    p = obj.properties
+                    out.setdefault(str(p.get("document_id") or ""), {})[
+                        str(p.get("chunk_id") or obj.uuid)] = str(p.get("content_hash") or "")
+                if len(res.objects) < page:
+                    break
+                offset += page
+        return out
+
+    def document_ids(self, *, tenant: str | None = None) -> set[str]:
+        """Ids of every document with at least one stored chunk (one cursor scan)."""
+        if not self._readable(tenant):
+            return set()
+        objects = self._target(tenant).iterator(return_properties=["document_id"])
+        out: set[str] = set()
+        while True:
+            obj = self._call(lambda: next(objects, None), "list documents")
+            if obj is None:
+                return out
+            out.add(str(obj.properties.get("document_id") or ""))
 
     def iter_chunks(self, *, tenant: str | None = None) -> Iterator[Chunk]:
         """Iterate over every chunk (cursor-based, any collection size)."""
         if not self._readable(tenant):
             return
-        for obj in self._target(tenant).iterator():
+        objects = self._target(tenant).iterator()
+        while True:
+            obj = self._call(lambda: next(objects, None), "iterate objects")
+            if obj is None:
+                return
             yield to_chunk(obj)
 
     def search(
@@ -378,17 +515,17 @@ class WeaviateStore(Store):
         """HNSW nearest neighbours in one space; score = similarity (cosine in [-1, 1])."""
         from weaviate.classes.query import MetadataQuery
 
-        validate_k(k)
+        self._check_k(k)
         spec = self._space(space)
         q = _query_vector(vector, spec)
         if not self._readable(tenant):
             return []
-        res = self._target(tenant).query.near_vector(
-            near_vector=q, target_vector=space, limit=k,
-            filters=self._to_weaviate_filter(as_filter(filters)),
+        target, where = self._target(tenant), self._to_weaviate_filter(as_filter(filters))
+        res = self._call(lambda: target.query.near_vector(
+            near_vector=q, target_vector=space, limit=k, filters=where,
             return_metadata=MetadataQuery(distance=True),
             include_vector=[space] if include_vectors else False,
-        )
+        ), f"vector search (k={k}, space {space!r})")
         return [
             Hit(to_chunk(o), similarity_from_distance(float(o.metadata.distance), spec.distance),
                 (space,), vectors=({space: list(o.vector[space])} if include_vectors else {}))
@@ -401,15 +538,15 @@ class WeaviateStore(Store):
         """BM25 over chunk text; score = BM25 score."""
         from weaviate.classes.query import MetadataQuery
 
-        validate_k(k)
+        self._check_k(k)
         _check_query(query)
         if not self._readable(tenant):
             return []
-        res = self._target(tenant).query.bm25(
-            query=query, query_properties=["text"], limit=k,
-            filters=self._to_weaviate_filter(as_filter(filters)),
+        target, where = self._target(tenant), self._to_weaviate_filter(as_filter(filters))
+        res = self._call(lambda: target.query.bm25(
+            query=query, query_properties=["text"], limit=k, filters=where,
             return_metadata=MetadataQuery(score=True),
-        )
+        ), f"keyword search (k={k})")
         return [Hit(to_chunk(o), float(o.metadata.score or 0.0), ("bm25",))
                 for o in res.objects]
 
@@ -428,19 +565,29 @@ class WeaviateStore(Store):
         from weaviate.classes.query import HybridFusion, MetadataQuery
 
         alpha = validate_alpha(alpha)
-        validate_k(k)
+        self._check_k(k)
         _check_query(query)
         spec = self._space(space)
+        q = _query_vector(vector, spec)
         if not self._readable(tenant):
             return []
-        res = self._target(tenant).query.hybrid(
-            query=query, vector=_query_vector(vector, spec), target_vector=space,
+        target, where = self._target(tenant), self._to_weaviate_filter(as_filter(filters))
+        res = self._call(lambda: target.query.hybrid(
+            query=query, vector=q, target_vector=space,
             alpha=alpha, query_properties=["text"], fusion_type=HybridFusion.RELATIVE_SCORE,
-            limit=k, filters=self._to_weaviate_filter(as_filter(filters)),
-            return_metadata=MetadataQuery(score=True),
-        )
+            limit=k, filters=where, return_metadata=MetadataQuery(score=True),
+        ), f"hybrid search (k={k}, space {space!r})")
         found = ("bm25",) if alpha == 0 else (space,) if alpha == 1 else (space, "bm25")
         return [Hit(to_chunk(o), float(o.metadata.score or 0.0), found) for o in res.objects]
+
+    def _check_k(self, k: int) -> None:
+        validate_k(k)
+        if k > self.max_results:
+            raise ValueError(
+                f"k={k} is above the server's result limit of {self.max_results} "
+                f"(QUERY_MAXIMUM_RESULTS) for {self.name!r}; ask for fewer results, or raise "
+                "the server setting and pass max_results="
+            )
 
     def _space(self, space: str) -> VectorSpace:
         if space not in self.spaces:
@@ -454,10 +601,43 @@ class WeaviateStore(Store):
 
     def _prop_type(self, prop: str) -> str | None:
         if prop not in self._props:
-            self._refresh_props()
+            self._call(self._refresh_props, "read schema")
         return self._props.get(prop)
 
+
 # -- helpers ---------------------------------------------------------------------------
+def _label(obj: Any) -> str:
+    """The chunk id of a ``DataObject`` (its uuid when it has none)."""
+    return str((obj.properties or {}).get("chunk_id") or obj.uuid)
+
+
+def _consistency(level: str | None, what: str) -> str | None:
+    if level is None:
+        return None
+    upper = str(level).upper()
+    if upper not in CONSISTENCY_LEVELS:
+        raise ValueError(f"{what} must be one of {CONSISTENCY_LEVELS}, got {level!r}")
+    return upper
+
+
+def _max_results(max_results: int | None, server: ManagedWeaviate | None) -> int:
+    if max_results is not None:
+        if not isinstance(max_results, int) or max_results <= 0:
+            raise ValueError(f"max_results must be a positive integer, got {max_results!r}")
+        return max_results
+    if server is not None:
+        from embedweave.server.managed import query_maximum_results
+
+        return query_maximum_results(server)
+    return DEFAULT_MAX_RESULTS
+
+
+def _client_url(client: Any) -> str:
+    try:
+        return str(client._connection.url)
+    except AttributeError:
+        return "(client given)"
+
 def _check_query(query: str) -> None:
     if not isinstance(query, str) or not query.strip():
         raise ValueError(f"query must be a non-empty string, got {query!r}")
