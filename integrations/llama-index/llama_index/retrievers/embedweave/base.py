@@ -8,6 +8,8 @@ from llama_index.core.base.base_retriever import BaseRetriever
 from llama_index.core.callbacks import CallbackManager
 from llama_index.core.schema import NodeWithScore, QueryBundle
 from llama_index.core.vector_stores.types import MetadataFilters
+from llama_index.postprocessor.embedweave_rerank import EmbedweaveRerank
+from llama_index.vector_stores.embedweave import EmbedweaveVectorStore
 from llama_index.vector_stores.embedweave.convert import hit_to_node_with_score, to_filter
 
 from embedweave.filters import Filter
@@ -99,8 +101,8 @@ class EmbedweaveRetriever(BaseRetriever):
                 reranker=_core_reranker(reranker),
                 candidates=candidates,
             )
-        if tenant is None:
-            tenant = getattr(vector_store, "tenant", None)
+        if tenant is None and isinstance(vector_store, EmbedweaveVectorStore):
+            tenant = vector_store.tenant
         self._retriever = core
         self._k = similarity_top_k
         self._filter: Filter | None = to_filter(filters)
@@ -128,9 +130,8 @@ class EmbedweaveRetriever(BaseRetriever):
 def _core_store(vector_store: Any) -> Store:
     if isinstance(vector_store, Store):
         return vector_store
-    store = getattr(vector_store, "store", None)
-    if isinstance(store, Store):
-        return store
+    if isinstance(vector_store, EmbedweaveVectorStore):
+        return vector_store.store
     raise TypeError(
         "vector_store must be an EmbedweaveVectorStore or an embedweave Store, got "
         f"{type(vector_store).__name__}"
@@ -148,7 +149,9 @@ def _core_router(embed_model: Any, vector_store: Any) -> Any:
     if isinstance(embed_model, EmbedweaveEmbedding):
         if embed_model.route_space is not None:
             return embed_model.router
-        space_name = getattr(vector_store, "space_name", None)
+        space_name = (
+            vector_store.space_name if isinstance(vector_store, EmbedweaveVectorStore) else None
+        )
         return Router.single(embed_model.embedder, name=space_name)
     if isinstance(embed_model, BaseEmbedding):
         raise TypeError(
@@ -160,7 +163,4 @@ def _core_router(embed_model: Any, vector_store: Any) -> Any:
 
 def _core_reranker(reranker: Any) -> Any:
     """The core ``Reranker`` behind an ``EmbedweaveRerank``, else the object (or None)."""
-    if reranker is None:
-        return None
-    inner = getattr(reranker, "reranker", None)
-    return inner if inner is not None else reranker
+    return reranker.reranker if isinstance(reranker, EmbedweaveRerank) else reranker
