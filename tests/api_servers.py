@@ -89,7 +89,7 @@ class ContractServer:
         port = self.server.server_address[1]
         root = f"http://127.0.0.1:{port}"
         self.url = root if provider == "cohere" else root + "/v1"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        threading.Thread(target=self.server.serve_forever, args=(0.02,), daemon=True).start()
 
     def close(self) -> None:
         """Stop serving."""

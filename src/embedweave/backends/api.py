@@ -124,7 +124,7 @@ def order_by_index(pairs: Sequence[tuple[Any, Any]], n: int) -> np.ndarray:
 
 def estimate_tokens(text: str) -> int:
     """An upper bound on a text's tokens: its UTF-8 bytes (a BPE token is >= 1 byte)."""
-    return len(text.encode("utf-8"))
+    return len(text) if text.isascii() else len(text.encode("utf-8"))
 
 
 def split_batches(

@@ -56,18 +56,48 @@ def _vector(value: Any) -> Any:
     raise malformed(f"embedding is a {type(value).__name__}")
 
 
+def _decode_together(data: list[Any], n: int) -> np.ndarray | None:
+    """All base64 rows in one decode when they can be joined (equal length, no padding).
+
+    One C call over the whole answer instead of one per row: 60 MB decode ~4x faster.
+    """
+    if len(data) != n or n == 0:
+        return None
+    strs = [item.get("embedding") if isinstance(item, dict) else None for item in data]
+    first = strs[0]
+    if not isinstance(first, str) or len(first) % 4 or first.endswith("="):
+        return None
+    if any(not isinstance(s, str) or len(s) != len(first) for s in strs):
+        return None
+    try:
+        index = np.array([item["index"] for item in data])
+        flat = np.frombuffer(base64.b64decode("".join(strs)), dtype="<f4")  # type: ignore[arg-type]
+    except (KeyError, TypeError, ValueError):
+        return None  # the row-by-row path names what is wrong
+    if index.dtype.kind != "i" or not np.array_equal(np.sort(index), np.arange(n)):
+        return None
+    out = np.empty((n, flat.shape[0] // n), dtype=np.float32)
+    out[index] = flat.reshape(n, -1)
+    return out
+
+
 def parse_openai(payload: Any, n: int) -> Reply:
     """An OpenAI embeddings answer -> vectors in input order and ``usage.prompt_tokens``."""
     try:
         data = payload["data"]
-        pairs = [(item["index"], _vector(item["embedding"])) for item in data]
+        fast = _decode_together(data, n) if isinstance(data, list) else None
+        if fast is not None:
+            vectors = fast
+        else:
+            pairs = [(item["index"], _vector(item["embedding"])) for item in data]
+            vectors = order_by_index(pairs, n)
     except (KeyError, TypeError) as exc:
         raise malformed(f"no data[].index/embedding ({type(exc).__name__}: {exc})") from exc
     usage = payload.get("usage") or {}
     tokens = None
     if isinstance(usage, dict):
         tokens = usage.get("prompt_tokens", usage.get("total_tokens"))
-    return Reply(order_by_index(pairs, n), int(tokens) if isinstance(tokens, int) else None)
+    return Reply(vectors, int(tokens) if isinstance(tokens, int) else None)
 
 
 class OpenAIBackend(ApiBackend):
