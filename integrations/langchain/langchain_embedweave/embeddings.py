@@ -11,6 +11,12 @@ from embedweave.store.base import VectorSpace
 from langchain_core.embeddings import Embeddings
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 
+#: Fields passed unchanged to the core ``Embedder`` (same names there).
+_EMBEDDER_SETTINGS = {
+    "dimensions", "batch_size", "device", "normalize", "query_prompt", "document_prompt",
+    "base_url",
+}
+
 
 class EmbedweaveEmbeddings(BaseModel, Embeddings):
     """Sentence-transformers (and bundled offline) embeddings through embedweave.
@@ -113,18 +119,9 @@ class EmbedweaveEmbeddings(BaseModel, Embeddings):
             self._embedder = router.embedder(space)
             self.model = self._embedder.model_name
         else:
-            self._embedder = Embedder(
-                self.model,
-                dimensions=self.dimensions,
-                batch_size=self.batch_size,
-                device=self.device,
-                normalize=self.normalize,
-                query_prompt=self.query_prompt,
-                document_prompt=self.document_prompt,
-                cache=self.cache,
-                api_key=self.api_key.get_secret_value() if self.api_key else None,
-                base_url=self.base_url,
-            )
+            settings = self.model_dump(include=_EMBEDDER_SETTINGS)
+            api_key = self.api_key.get_secret_value() if self.api_key else None
+            self._embedder = Embedder(self.model, cache=self.cache, api_key=api_key, **settings)
         return self
 
     @property

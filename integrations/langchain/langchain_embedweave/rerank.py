@@ -71,22 +71,25 @@ class EmbedweaveRerank(BaseDocumentCompressor):
                 raise ValueError("pass either reranker= or model settings, not both")
             self._reranker = self.reranker
             return self
-        self._reranker = Reranker(
-            self.model,
-            backend=self.backend,
-            normalize=self.normalize,
-            batch_size=self.batch_size,
-            max_length=self.max_length,
-            device=self.device,
-            api_key=self.api_key.get_secret_value() if self.api_key is not None else None,
-            base_url=self.base_url,
+        settings = self.model_dump(
+            include={"backend", "normalize", "batch_size", "max_length", "device", "base_url"}
         )
+        api_key = self.api_key.get_secret_value() if self.api_key is not None else None
+        self._reranker = Reranker(self.model, api_key=api_key, **settings)
         return self
 
     @property
     def core(self) -> Reranker:
         """The wrapped ``embedweave.rerank.Reranker``."""
         return self._reranker
+
+    def _inputs(self, documents: Sequence[Document]) -> dict[str, Any]:
+        """``Reranker.rank`` arguments for these documents."""
+        return {
+            "texts": [doc.page_content for doc in documents],
+            "top_n": self.top_n,
+            "score_threshold": self.score_threshold,
+        }
 
     def compress_documents(
         self,
@@ -97,9 +100,7 @@ class EmbedweaveRerank(BaseDocumentCompressor):
         """Rerank ``documents`` for ``query``; keep ``top_n`` above ``score_threshold``."""
         if not documents:
             return []
-        ranked = self._reranker.rank(
-            query, _texts(documents), top_n=self.top_n, score_threshold=self.score_threshold
-        )
+        ranked = self._reranker.rank(query, **self._inputs(documents))
         return _ranked(ranked, documents)
 
     async def acompress_documents(
@@ -111,14 +112,8 @@ class EmbedweaveRerank(BaseDocumentCompressor):
         """Async ``compress_documents`` (the model runs in a worker thread)."""
         if not documents:
             return []
-        ranked = await self._reranker.arank(
-            query, _texts(documents), top_n=self.top_n, score_threshold=self.score_threshold
-        )
+        ranked = await self._reranker.arank(query, **self._inputs(documents))
         return _ranked(ranked, documents)
-
-
-def _texts(documents: Sequence[Document]) -> list[str]:
-    return [doc.page_content for doc in documents]
 
 
 def _ranked(ranked: Sequence[tuple[int, float]], documents: Sequence[Document]) -> list[Document]:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, Literal
 
 from llama_index.core.bridge.pydantic import Field, PrivateAttr
@@ -150,18 +151,8 @@ class EmbedweaveRerank(BaseNodePostprocessor):
         query_bundle: QueryBundle | None = None,
     ) -> list[NodeWithScore]:
         query = self._start(nodes, query_bundle)
-        with self.callback_manager.event(
-            CBEventType.RERANKING, payload=self._cb_payload(nodes, query)
-        ) as event:
-            ranked = (
-                self._reranker.rank(query, **self._inputs(nodes))
-                if nodes
-                else []
-            )
-            new_nodes = self._ranked(nodes, ranked)
-            event.on_end(payload={EventPayload.NODES: new_nodes})
-        dispatcher.event(ReRankEndEvent(nodes=new_nodes))
-        return new_nodes
+        with self._reranking(nodes, query) as finish:
+            return finish(self._reranker.rank(query, **self._inputs(nodes)) if nodes else [])
 
     async def _apostprocess_nodes(
         self,
@@ -169,18 +160,30 @@ class EmbedweaveRerank(BaseNodePostprocessor):
         query_bundle: QueryBundle | None = None,
     ) -> list[NodeWithScore]:
         query = self._start(nodes, query_bundle)
+        with self._reranking(nodes, query) as finish:
+            ranked = await self._reranker.arank(query, **self._inputs(nodes)) if nodes else []
+            return finish(ranked)
+
+    @contextmanager
+    def _reranking(
+        self, nodes: list[NodeWithScore], query: str
+    ) -> Iterator[Callable[[Sequence[tuple[int, float]]], list[NodeWithScore]]]:
+        """The ``RERANKING`` callback event around a ranking, then ``ReRankEndEvent``.
+
+        Yields the function turning the core's ranking into the returned nodes.
+        """
+        out: list[NodeWithScore] = []
         with self.callback_manager.event(
             CBEventType.RERANKING, payload=self._cb_payload(nodes, query)
         ) as event:
-            ranked = (
-                await self._reranker.arank(query, **self._inputs(nodes))
-                if nodes
-                else []
-            )
-            new_nodes = self._ranked(nodes, ranked)
-            event.on_end(payload={EventPayload.NODES: new_nodes})
-        dispatcher.event(ReRankEndEvent(nodes=new_nodes))
-        return new_nodes
+
+            def finish(ranked: Sequence[tuple[int, float]]) -> list[NodeWithScore]:
+                out.extend(self._ranked(nodes, ranked))
+                event.on_end(payload={EventPayload.NODES: out})
+                return out
+
+            yield finish
+        dispatcher.event(ReRankEndEvent(nodes=out))
 
     def _start(self, nodes: list[NodeWithScore], query_bundle: QueryBundle | None) -> str:
         if query_bundle is None:

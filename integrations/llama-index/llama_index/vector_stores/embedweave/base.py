@@ -194,18 +194,12 @@ class EmbedweaveVectorStore(BasePydanticVectorStore):
             check_store_spaces(store, core_router)
         if url is None and server is not None:
             url, grpc_port = server.url, server.grpc_port
-        fields: dict[str, Any] = dict(
-            collection=store.name,
-            url=url,
-            grpc_port=grpc_port,
-            space_name=resolved.name,
-            model=resolved.model,
-            fingerprint=resolved.fingerprint,
-            dims=resolved.dims,
-            distance=resolved.distance,
-            tenant=tenant,
-            default_alpha=default_alpha,
-        )
+        recorded = resolved.to_dict()
+        fields: dict[str, Any] = {
+            "collection": store.name, "url": url, "grpc_port": grpc_port, "tenant": tenant,
+            "default_alpha": default_alpha, "space_name": resolved.name,
+            **{k: recorded[k] for k in ("model", "fingerprint", "dims", "distance")},
+        }
         super().__init__(**fields, **kwargs)
         self._store = store
         self._owns_store = owns
