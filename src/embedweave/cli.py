@@ -17,6 +17,7 @@ COMMANDS = (
     "embedweave.commands.ingest",
     "embedweave.commands.query",
     "embedweave.commands.eval",
+    "embedweave.commands.tune",
 )
 
 

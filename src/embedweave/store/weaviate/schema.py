@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from embedweave.errors import SpaceMismatchError
@@ -85,12 +85,23 @@ def vector_config(space: VectorSpace, hnsw: HnswConfig, *, flat: bool = False) -
     )
 
 
-def describe(spaces: Sequence[VectorSpace]) -> str:
-    """The collection description that records the spaces."""
-    return DESCRIPTION_PREFIX + json.dumps(
-        {"format": FORMAT_VERSION, "spaces": {s.name: s.to_dict() for s in spaces}},
-        sort_keys=True,
-    )
+def describe(
+    spaces: Sequence[VectorSpace], calibration: Mapping[str, Any] | None = None
+) -> str:
+    """The collection description that records the spaces (and HNSW calibrations)."""
+    record: dict[str, Any] = {"format": FORMAT_VERSION,
+                              "spaces": {s.name: s.to_dict() for s in spaces}}
+    if calibration:
+        record["calibration"] = dict(calibration)
+    return DESCRIPTION_PREFIX + json.dumps(record, sort_keys=True)
+
+
+def recorded_calibration(description: str | None) -> dict[str, Any]:
+    """Space -> the last ``calibrate`` record kept in a collection description."""
+    desc = description or ""
+    if not desc.startswith(DESCRIPTION_PREFIX):
+        return {}
+    return dict(json.loads(desc[len(DESCRIPTION_PREFIX):]).get("calibration", {}))
 
 
 def recorded_spaces(description: str | None, collection: str) -> dict[str, VectorSpace]:
