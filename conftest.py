@@ -6,11 +6,13 @@ tests that need it, with the reason.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -51,6 +53,26 @@ def weaviate_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object
     _SERVER_LINES.append(f"[embedweave] {msg}")
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def multilingual() -> dict[str, Any]:
+    """The multilingual example (examples/data/multilingual): six languages, 12 questions.
+
+    Keys: ``routes`` (routes.yaml path), ``corpus`` (``id``, ``language``, ``title``,
+    ``text``), ``questions`` (``query``, ``language``, ``relevant`` passage id).
+    """
+    folder = Path(__file__).parent / "examples" / "data" / "multilingual"
+
+    def read(name: str) -> list[dict[str, Any]]:
+        lines = (folder / name).read_text(encoding="utf-8").splitlines()
+        return [json.loads(line) for line in lines if line.strip()]
+
+    return {
+        "routes": folder / "routes.yaml",
+        "corpus": read("corpus.jsonl"),
+        "questions": read("queries.jsonl"),
+    }
 
 
 @pytest.fixture

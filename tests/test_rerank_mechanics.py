@@ -117,3 +117,39 @@ def test_two_thousand_token_input_is_cut_not_crashed(seeded_model: Path) -> None
         out = rr.rerank(QUERY, [Hit(Chunk("d", 0, long_text), 1.0),
                                 Hit(Chunk("d", 1, TEXTS[0]), 0.5)])
     assert len(out) == 2 and all(np.isfinite(h.score) for h in out)
+
+
+@pytest.mark.parametrize("blend", [None, 0.5])
+def test_rank_is_rerank_on_plain_texts(seeded_model: Path, blend: float | None) -> None:
+    reranker = Reranker(seeded_model, device="cpu", precision="fp32", blend=blend)
+    hits = reranker.rerank(QUERY, _hits())
+    ranked = reranker.rank(QUERY, TEXTS, first_stage=[h.score for h in _hits()])
+    assert [i for i, _ in ranked] == [h.chunk.index for h in hits]
+    assert [s for _, s in ranked] == pytest.approx([h.score for h in hits], abs=1e-6)
+    if blend is None:
+        raw = reranker.score(QUERY, TEXTS)
+        assert [s for _, s in ranked] == pytest.approx(sorted(raw, reverse=True), abs=1e-6)
+
+
+@pytest.mark.asyncio
+async def test_rank_limits_and_async(seeded_model: Path) -> None:
+    reranker = Reranker(seeded_model, device="cpu", precision="fp32", blend=None)
+    full = reranker.rank(QUERY, TEXTS)
+    assert reranker.rank(QUERY, TEXTS, top_n=2) == full[:2]
+    assert reranker.rank(QUERY, TEXTS, score_threshold=full[1][1]) == full[:2]
+    got = await reranker.arank(QUERY, TEXTS, top_n=3)
+    assert [i for i, _ in got] == [i for i, _ in full[:3]]
+    assert [s for _, s in got] == pytest.approx([s for _, s in full[:3]], abs=1e-6)
+    assert reranker.rank(QUERY, []) == []
+
+
+def test_rank_names_bad_input(seeded_model: Path) -> None:
+    reranker = Reranker(seeded_model, device="cpu")
+    with pytest.raises(ValueError, match="4 first-stage scores for 5 texts"):
+        reranker.rank(QUERY, TEXTS, first_stage=[1.0] * 4)
+    with pytest.raises(TypeError, match="index 1 is int"):
+        reranker.rank(QUERY, ["a", 2])  # type: ignore[list-item]
+    with pytest.raises(TypeError, match="not one string"):
+        reranker.rank(QUERY, "one text")
+    with pytest.raises(ValueError, match="non-empty query"):
+        reranker.rank(" ", TEXTS)

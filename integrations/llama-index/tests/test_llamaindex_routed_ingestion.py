@@ -9,10 +9,8 @@ question is asked in another language than its passage, routed like the example'
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,37 +27,31 @@ from embedweave.routing import Router
 
 pytestmark = pytest.mark.weaviate
 
-DATA = Path(__file__).resolve().parents[3] / "examples" / "data" / "multilingual"
-
-
-def _jsonl(name: str) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in (DATA / name).read_text("utf-8").splitlines() if line]
-
-
-CORPUS = _jsonl("corpus.jsonl")
-QUESTIONS = _jsonl("queries.jsonl")
+Example = dict[str, Any]
 
 
 @pytest.fixture(scope="module")
-def router(embed_model: Any) -> Router:
-    return Router.from_yaml(DATA / "routes.yaml", embedders={"minilm": embed_model.embedder})
+def router(embed_model: Any, multilingual: Example) -> Router:
+    return Router.from_yaml(multilingual["routes"], embedders={"minilm": embed_model.embedder})
 
 
-def _documents() -> list[Document]:
+def _documents(corpus: list[dict[str, Any]]) -> list[Document]:
     return [
         Document(text=f"{p['title']}. {p['text']}", doc_id=p["id"], metadata={"title": p["title"]})
-        for p in CORPUS
+        for p in corpus
     ]
 
 
 @pytest.fixture(scope="module")
-def built(router: Router, weaviate_server: Any) -> Iterator[tuple[VectorStoreIndex, Any]]:
+def built(
+    router: Router, weaviate_server: Any, multilingual: Example
+) -> Iterator[tuple[VectorStoreIndex, Any]]:
     """The corpus indexed by ``VectorStoreIndex.from_documents`` into a routed store."""
     vs = EmbedweaveVectorStore(
         router=router, collection="LiRouted" + uuid.uuid4().hex[:8], server=weaviate_server
     )
     index = VectorStoreIndex.from_documents(
-        _documents(),
+        _documents(multilingual["corpus"]),
         storage_context=StorageContext.from_defaults(vector_store=vs),
         embed_model=EmbedweaveEmbedding(router=router),
     )
@@ -70,14 +62,17 @@ def built(router: Router, weaviate_server: Any) -> Iterator[tuple[VectorStoreInd
         vs.close()
 
 
-def test_add_routes_each_node_by_language(built: tuple[VectorStoreIndex, Any]) -> None:
+def test_add_routes_each_node_by_language(
+    built: tuple[VectorStoreIndex, Any], multilingual: Example
+) -> None:
+    corpus = multilingual["corpus"]
     _, vs = built
     store = vs.store
     assert vs.space_name == "use_multilingual"  # single-vector space: the shared one
     assert vs.is_embedding_query is False  # LlamaIndex hands the store the query text
     chunks = list(store.iter_chunks())
-    assert sorted(c.document_id for c in chunks) == sorted(p["id"] for p in CORPUS)
-    lang = {p["id"]: p["language"] for p in CORPUS}
+    assert sorted(c.document_id for c in chunks) == sorted(p["id"] for p in corpus)
+    lang = {p["id"]: p["language"] for p in corpus}
     ids = [c.id for c in chunks]
     in_minilm = set(store.get_vectors(ids, space="minilm"))
     in_use = set(store.get_vectors(ids, space="use_multilingual"))
@@ -90,13 +85,14 @@ def test_add_routes_each_node_by_language(built: tuple[VectorStoreIndex, Any]) -
 
 
 def test_as_retriever_is_the_core_routed_retrieval(
-    built: tuple[VectorStoreIndex, Any], router: Router
+    built: tuple[VectorStoreIndex, Any], router: Router, multilingual: Example
 ) -> None:
+    questions = multilingual["questions"]
     index, vs = built
     retriever = index.as_retriever(similarity_top_k=3)
     core = Retriever(vs.store, router, k=3)
     found = 0
-    for q in QUESTIONS:
+    for q in questions:
         nodes = retriever.retrieve(q["query"])
         ids = [n.node.ref_doc_id for n in nodes]
         assert ids == [h.chunk.document_id for h in core.retrieve(q["query"])]
@@ -104,33 +100,37 @@ def test_as_retriever_is_the_core_routed_retrieval(
             [h.score for h in core.retrieve(q["query"])]
         )
         found += q["relevant"] in ids
-    assert found == len(QUESTIONS) == 12
+    assert found == len(questions) == 12
 
 
 @pytest.mark.asyncio
-async def test_query_engine_and_async_retrieval(built: tuple[VectorStoreIndex, Any]) -> None:
+async def test_query_engine_and_async_retrieval(
+    built: tuple[VectorStoreIndex, Any], multilingual: Example
+) -> None:
+    questions = multilingual["questions"]
     index, _ = built
     engine = index.as_query_engine(llm=MockLLM(), similarity_top_k=3)
     retriever = index.as_retriever(similarity_top_k=3)
-    for q in QUESTIONS:
+    for q in questions:
         response = engine.query(q["query"])
         ids = [n.node.ref_doc_id for n in response.source_nodes]
         assert q["relevant"] in ids
         anodes = await retriever.aretrieve(q["query"])
         assert [n.node.ref_doc_id for n in anodes] == ids
-    response = await engine.aquery(QUESTIONS[0]["query"])
-    assert QUESTIONS[0]["relevant"] in [n.node.ref_doc_id for n in response.source_nodes]
+    response = await engine.aquery(questions[0]["query"])
+    assert questions[0]["relevant"] in [n.node.ref_doc_id for n in response.source_nodes]
 
 
 def test_filters_and_hybrid_through_the_router(
-    built: tuple[VectorStoreIndex, Any], router: Router
+    built: tuple[VectorStoreIndex, Any], router: Router, multilingual: Example
 ) -> None:
+    corpus, questions = multilingual["corpus"], multilingual["questions"]
     index, vs = built
-    q = QUESTIONS[0]
-    title = next(p["title"] for p in CORPUS if p["id"] == QUESTIONS[1]["relevant"])
+    q = questions[0]
+    title = next(p["title"] for p in corpus if p["id"] == questions[1]["relevant"])
     flt = MetadataFilters.from_dicts([{"key": "title", "value": title}])
     nodes = index.as_retriever(similarity_top_k=3, filters=flt).retrieve(q["query"])
-    assert [n.node.ref_doc_id for n in nodes] == [QUESTIONS[1]["relevant"]]
+    assert [n.node.ref_doc_id for n in nodes] == [questions[1]["relevant"]]
     hybrid = index.as_retriever(
         similarity_top_k=3, vector_store_query_mode="hybrid", alpha=0.7
     ).retrieve(q["query"])
@@ -139,7 +139,10 @@ def test_filters_and_hybrid_through_the_router(
 
 
 @pytest.mark.asyncio
-async def test_ingestion_pipeline_writes_routed(router: Router, weaviate_server: Any) -> None:
+async def test_ingestion_pipeline_writes_routed(
+    router: Router, weaviate_server: Any, multilingual: Example
+) -> None:
+    corpus, questions = multilingual["corpus"], multilingual["questions"]
     vs = EmbedweaveVectorStore(
         router=router, collection="LiPipe" + uuid.uuid4().hex[:8], server=weaviate_server
     )
@@ -148,18 +151,18 @@ async def test_ingestion_pipeline_writes_routed(router: Router, weaviate_server:
             transformations=[SentenceSplitter(chunk_size=512), EmbedweaveEmbedding(router=router)],
             vector_store=vs,
         )
-        nodes = await pipeline.arun(documents=_documents())
-        assert vs.store.count() == len(nodes) >= len(CORPUS)
+        nodes = await pipeline.arun(documents=_documents(corpus))
+        assert vs.store.count() == len(nodes) >= len(corpus)
         embed_model = EmbedweaveEmbedding(router=router)
         index = VectorStoreIndex.from_vector_store(vs, embed_model=embed_model)
         retriever = index.as_retriever(similarity_top_k=3)
         found = sum(
             q["relevant"] in [n.node.ref_doc_id for n in retriever.retrieve(q["query"])]
-            for q in QUESTIONS
+            for q in questions
         )
-        assert found == len(QUESTIONS)
-        vs.delete(CORPUS[0]["id"])  # deletes by document, as without routing
-        assert {c.document_id for c in vs.store.iter_chunks()} == {p["id"] for p in CORPUS[1:]}
+        assert found == len(questions)
+        vs.delete(corpus[0]["id"])  # deletes by document, as without routing
+        assert {c.document_id for c in vs.store.iter_chunks()} == {p["id"] for p in corpus[1:]}
     finally:
         vs.store.drop()
         vs.close()

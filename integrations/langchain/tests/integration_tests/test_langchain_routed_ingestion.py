@@ -8,10 +8,8 @@ multilingual example (six languages; each question in another language than its 
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,34 +23,28 @@ from langchain_embedweave import EmbedweaveEmbeddings, EmbedweaveVectorStore
 
 pytestmark = pytest.mark.weaviate
 
-DATA = Path(__file__).resolve().parents[4] / "examples" / "data" / "multilingual"
+Example = dict[str, Any]
 
 
-def _jsonl(name: str) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in (DATA / name).read_text("utf-8").splitlines() if line]
-
-
-CORPUS = _jsonl("corpus.jsonl")
-QUESTIONS = _jsonl("queries.jsonl")
-
-
-def _documents() -> list[Document]:
+def _documents(corpus: list[dict[str, Any]]) -> list[Document]:
     return [
         Document(id=p["id"], page_content=f"{p['title']}. {p['text']}",
                  metadata={"title": p["title"]})
-        for p in CORPUS
+        for p in corpus
     ]
 
 
 @pytest.fixture(scope="module")
-def router(minilm: Any) -> Router:
-    return Router.from_yaml(DATA / "routes.yaml", embedders={"minilm": minilm})
+def router(minilm: Any, multilingual: Example) -> Router:
+    return Router.from_yaml(multilingual["routes"], embedders={"minilm": minilm})
 
 
 @pytest.fixture(scope="module")
-def vs(router: Router, weaviate_server: Any) -> Iterator[EmbedweaveVectorStore]:
+def vs(
+    router: Router, weaviate_server: Any, multilingual: Example
+) -> Iterator[EmbedweaveVectorStore]:
     store = EmbedweaveVectorStore.from_documents(
-        _documents(),
+        _documents(multilingual["corpus"]),
         EmbedweaveEmbeddings(router=router),
         router=router,
         collection="LcRouted" + uuid.uuid4().hex[:8],
@@ -64,10 +56,12 @@ def vs(router: Router, weaviate_server: Any) -> Iterator[EmbedweaveVectorStore]:
         store.delete_collection()
 
 
-def test_from_documents_routes_each_text(vs: EmbedweaveVectorStore) -> None:
+def test_from_documents_routes_each_text(
+    vs: EmbedweaveVectorStore, multilingual: Example
+) -> None:
     store = vs.store
     assert store is not None and vs.space == "use_multilingual"
-    lang = {p["id"]: p["language"] for p in CORPUS}
+    lang = {p["id"]: p["language"] for p in multilingual["corpus"]}
     ids = list(lang)
     assert [d.id for d in vs.get_by_ids(ids)] == ids  # LangChain's ids, kept
     assert set(store.get_vectors(ids, space="use_multilingual")) == set(ids)
@@ -76,27 +70,31 @@ def test_from_documents_routes_each_text(vs: EmbedweaveVectorStore) -> None:
 
 
 def test_as_retriever_is_the_core_routed_retrieval(
-    vs: EmbedweaveVectorStore, router: Router
+    vs: EmbedweaveVectorStore, router: Router, multilingual: Example
 ) -> None:
+    questions = multilingual["questions"]
     assert vs.store is not None
     retriever = vs.as_retriever(search_kwargs={"k": 3})
     core = Retriever(vs.store, router, k=3)
     found = 0
-    for q in QUESTIONS:
+    for q in questions:
         ids = [d.id for d in retriever.invoke(q["query"])]
         assert ids == [h.chunk.id for h in core.retrieve(q["query"])]
         found += q["relevant"] in ids
-    assert found == len(QUESTIONS) == 12
+    assert found == len(questions) == 12
 
 
-async def test_async_filters_and_hybrid(vs: EmbedweaveVectorStore, router: Router) -> None:
+async def test_async_filters_and_hybrid(
+    vs: EmbedweaveVectorStore, router: Router, multilingual: Example
+) -> None:
+    corpus, questions = multilingual["corpus"], multilingual["questions"]
     assert vs.store is not None
     retriever = vs.as_retriever(search_kwargs={"k": 3})
-    for q in QUESTIONS[:4]:
+    for q in questions[:4]:
         docs = await retriever.ainvoke(q["query"])
         assert [d.id for d in docs] == [d.id for d in retriever.invoke(q["query"])]
-    q, other = QUESTIONS[0], QUESTIONS[1]["relevant"]
-    title = next(p["title"] for p in CORPUS if p["id"] == other)
+    q, other = questions[0], questions[1]["relevant"]
+    title = next(p["title"] for p in corpus if p["id"] == other)
     docs = vs.similarity_search(q["query"], k=3, filter={"title": title})
     assert [d.id for d in docs] == [other]
     hybrid = await vs.asimilarity_search_with_score(q["query"], k=3, alpha=0.7)
@@ -107,15 +105,16 @@ async def test_async_filters_and_hybrid(vs: EmbedweaveVectorStore, router: Route
         vs.similarity_search_with_relevance_scores(q["query"], k=3)
 
 
-async def test_async_add_and_delete(router: Router) -> None:
+async def test_async_add_and_delete(router: Router, multilingual: Example) -> None:
+    corpus, questions = multilingual["corpus"], multilingual["questions"]
     emb = EmbedweaveEmbeddings(router=router)
-    vs = await EmbedweaveVectorStore.afrom_documents(_documents()[:3], emb, router=router)
+    vs = await EmbedweaveVectorStore.afrom_documents(_documents(corpus[:3]), emb, router=router)
     assert vs.store is not None and vs.store.count() == 3
-    assert set(vs.store.get_vectors([CORPUS[0]["id"]], space="minilm")) == {CORPUS[0]["id"]}
-    vs.delete([CORPUS[0]["id"]])
+    assert set(vs.store.get_vectors([corpus[0]["id"]], space="minilm")) == {corpus[0]["id"]}
+    vs.delete([corpus[0]["id"]])
     assert vs.store.count() == 2
     # by-vector search uses the embeddings' space, the shared one
-    vec = emb.embed_query(QUESTIONS[0]["query"])
+    vec = emb.embed_query(questions[0]["query"])
     assert len(vs.similarity_search_by_vector(vec, k=2)) == 2
 
 
