@@ -72,9 +72,12 @@ def is_transient(exc: BaseException) -> bool:
     from weaviate.exceptions import (
         UnexpectedStatusCodeError,
         WeaviateConnectionError,
+        WeaviateRetryError,
         WeaviateTimeoutError,
     )
 
+    if isinstance(exc, WeaviateRetryError):
+        return False  # weaviate-client already retried it with its own backoff
     if isinstance(exc, (WeaviateConnectionError, WeaviateTimeoutError, httpx.TransportError,
                         ConnectionError, TimeoutError)):
         return True
@@ -106,7 +109,7 @@ def _hint(exc: BaseException) -> str:
         isinstance(exc, UnexpectedStatusCodeError) and exc.status_code in (401, 403)
     ):
         return "check the API key (api_key=) and its permissions"
-    if is_transient(exc):
+    if is_transient(exc) or "UNAVAILABLE" in server_message(exc):
         return "is the server running and reachable?"
     return ""
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid as uuid_mod
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from embedweave.filters import Condition, Filter
@@ -41,12 +42,19 @@ def _condition(cond: Condition, prop_type: Callable[[str], str | None]) -> Any:
     kind = prop_type(prop)
     if kind is None:
         # Unknown key: no stored chunk has it. eq/gt/... match nothing, ne/nin all.
-        always = cond.op in ("ne", "nin")
-        return None if always else WFilter.by_id().contains_any([str(uuid_mod.UUID(int=0))])
+        return None if cond.op in ("ne", "nin") else _nothing()
+    _check_operand(cond, kind)
+    if cond.op in ("in", "nin") and not cond.value:
+        # in [] matches nothing, nin [] everything (Weaviate refuses empty lists)
+        return None if cond.op == "nin" else _nothing()
     f = WFilter.by_property(prop)
     value = cond.value
     if kind == "number" and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
+    if kind == "int" and isinstance(value, float):
+        value = int(value)
+    if kind == "int" and isinstance(value, list):
+        value = [int(v) for v in value]
     op = cond.op
     if op == "eq":
         return f.equal(value)
@@ -69,3 +77,40 @@ def _condition(cond: Condition, prop_type: Callable[[str], str | None]) -> Any:
     if op == "like":
         return f.like(str(value).replace("%", "*"))
     raise AssertionError(op)
+
+
+def _nothing() -> Any:
+    """A filter no object matches (the all-zero id)."""
+    from weaviate.classes.query import Filter as WFilter
+
+    return WFilter.by_id().contains_any([str(uuid_mod.UUID(int=0))])
+
+
+def _fits(value: Any, base: str) -> bool:
+    if base == "text":
+        return isinstance(value, str)
+    if base == "boolean":
+        return isinstance(value, bool)
+    if base == "int":  # the server refuses a float against an int property
+        return (isinstance(value, int) and not isinstance(value, bool)) or (
+            isinstance(value, float) and value.is_integer())
+    if base == "number":
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if base == "date":
+        return isinstance(value, (str, datetime))
+    return True
+
+
+def _check_operand(cond: Condition, kind: str) -> None:
+    """Refuse a value the server cannot compare with the stored kind, naming both."""
+    base = kind.removesuffix("[]")
+    values = cond.value if cond.op in ("in", "nin") else [cond.value]
+    if cond.op == "like":
+        ok = isinstance(cond.value, str) and base == "text"
+    else:
+        ok = all(_fits(v, base) for v in values)
+    if not ok:
+        raise ValueError(
+            f"filter on {cond.key!r}: {cond.op} {cond.value!r} does not fit the stored "
+            f"values ({kind})"
+        )
