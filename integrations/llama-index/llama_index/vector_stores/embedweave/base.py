@@ -155,7 +155,9 @@ class EmbedweaveVectorStore(BasePydanticVectorStore):
                     single_vector_space(core_router, space_name, argument="space_name")
                 )
                 space_name = None
-            kwargs["is_embedding_query"] = False
+        # routed, the store embeds the query text; unrouted (even rebuilt from a routed
+        # store's to_dict()) it needs query embeddings
+        kwargs["is_embedding_query"] = core_router is None
         resolved = _resolve_space(
             store, embed_model, space, dims, fingerprint, model_name, space_name, distance
         )
