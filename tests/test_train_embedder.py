@@ -265,3 +265,29 @@ def test_held_out_split_and_bad_eval_data(task):
         EmbedderTrainConfig(dims=(512,)).dims_for(256)
     with pytest.raises(ValueError, match="miners"):
         EmbedderTrainConfig(miners=("bm42",))
+
+
+def test_cache_folder_by_recipe_is_trained_once(task, tmp_path, monkeypatch):
+    monkeypatch.setenv("EMBEDWEAVE_CACHE_DIR", str(tmp_path))
+    cfg = EmbedderTrainConfig(dims=(256, 64), epochs=1, batch_size=8, pool=5, guard=None,
+                              miners=("bm25",))
+    first = train_embedder(from_beir(task), None, cfg, base=BASE)
+    assert first.path.parent == tmp_path / "embedders" and is_trained_embedder(first.path)
+    stamp = (first.path / EMBEDDER_MANIFEST).stat().st_mtime_ns
+    again = train_embedder(from_beir(task), None, cfg, base=BASE)
+    assert again.path == first.path and again.manifest["seconds"] == first.manifest["seconds"]
+    assert (first.path / EMBEDDER_MANIFEST).stat().st_mtime_ns == stamp  # not retrained
+    other = EmbedderTrainConfig(dims=(256, 64), epochs=2, batch_size=8, pool=5, guard=None,
+                                miners=("bm25",))
+    from embedweave.models import resolve_model
+    from embedweave.train.embedder import embedder_cache_path
+
+    data = from_beir(task)
+    assert embedder_cache_path(resolve_model(BASE), data, other) != first.path
+
+
+def test_reranker_recipe_and_its_cache_key_are_unchanged():
+    from embedweave.train import DEFAULT_CONFIG, RECIPE_VERSION
+
+    # scifact-minilm is cached under this fingerprint; shared mining must not move it
+    assert RECIPE_VERSION == 2 and DEFAULT_CONFIG.fingerprint() == "b296f186f823"
