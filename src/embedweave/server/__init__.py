@@ -1,5 +1,7 @@
-"""Weaviate as a plain local process: the managed single server (``managed``)."""
+"""Weaviate as plain local processes: the managed single server (``managed``) and a
+local N-node cluster (``cluster``)."""
 
+from embedweave.server.cluster import ManagedCluster
 from embedweave.server.managed import (
     WEAVIATE_VERSION,
     ManagedWeaviate,
@@ -12,6 +14,7 @@ from embedweave.server.managed import (
 
 __all__ = [
     "WEAVIATE_VERSION",
+    "ManagedCluster",
     "ManagedWeaviate",
     "ServerPorts",
     "allocate_ports",
