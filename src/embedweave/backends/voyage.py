@@ -48,8 +48,12 @@ class VoyageBackend(ApiBackend):
             raise ProviderFailure(f"{type(exc).__name__}: {exc.user_message}") from None
         except verr.VoyageError as exc:
             headers = {str(k).lower(): v for k, v in (exc.headers or {}).items()}
+            message = str(exc.user_message or "")
+            body = str(exc.http_body or "")
+            if body and body not in message:  # the client words 5xx itself: keep the server's
+                message = f"{message} {body[:300]}".strip()
             raise ProviderFailure(
-                str(exc.user_message or exc.http_body), status=exc.http_status,
+                message, status=exc.http_status,
                 retry_after=parse_retry_after(headers.get("retry-after")),
             ) from None
         try:
