@@ -267,11 +267,13 @@ class EmbedweaveVectorStore(VectorStore):
             metadatas: One metadata dict per text (filterable).
             ids: One id per text; missing (``None``) ids get a new uuid4.
             tenant: Tenant to write to (multi-tenant collections).
-            **kwargs: Not accepted; named in the error.
+            **kwargs: ``batch_size`` (sent by LangChain's indexing API; the core store
+                sizes its own requests); anything else is refused, named in the error.
 
         Returns:
             The ids, in input order.
         """
+        kwargs.pop("batch_size", None)
         _no_extra(kwargs, "add_texts")
         chunks = _to_chunks(texts, metadatas, ids)
         if not chunks:
@@ -293,6 +295,7 @@ class EmbedweaveVectorStore(VectorStore):
         **kwargs: Any,
     ) -> list[str]:
         """Async ``add_texts``: embeds with ``aembed_documents``, writes in a thread."""
+        kwargs.pop("batch_size", None)
         _no_extra(kwargs, "aadd_texts")
         chunks = _to_chunks(texts, metadatas, ids)
         if not chunks:
