@@ -23,6 +23,7 @@ from embedweave.errors import SpaceMismatchError
 from embedweave.filters import FilterLike
 from embedweave.funnel import funnel_search, low_fingerprint, low_vectors
 from embedweave.fusion import reciprocal_rank_fusion
+from embedweave.overlap import BackgroundWriter
 from embedweave.routing import RouteDecision, Router, as_router
 from embedweave.store.base import Store, validate_alpha, validate_k
 from embedweave.store.values import check_metadata, check_text
@@ -130,7 +131,8 @@ class Index:
         store: Where chunks go; must hold the router's spaces (``router.vector_spaces()``).
         embedder_or_router: A ``Router``, a route table, or one ``Embedder``.
         chunker: How documents are split; default: ``default_chunker(router)``.
-        window: Chunks embedded and written per step (whole documents per step).
+        window: Chunks embedded and written per step (whole documents per step); the
+            next window is embedded while the last one is written (``overlap``).
 
     Raises:
         SpaceMismatchError: when the store's spaces differ from the router's.
@@ -191,15 +193,16 @@ class Index:
         result = IngestResult([c.id for p in plans for c in p.chunks])
         step: list[DocumentPlan] = []
         size = pos = 0
-        for plan in plans:
-            step.append(plan)
-            size += len(plan.to_write)
-            if size >= self.window:
-                self._apply(step, decided[pos : pos + size], tenant, result)
-                pos += size
-                step, size = [], 0
-        if step:
-            self._apply(step, decided[pos : pos + size], tenant, result)
+        with BackgroundWriter() as writer:  # embeds window n+1 while n is written
+            for plan in plans:
+                step.append(plan)
+                size += len(plan.to_write)
+                if size >= self.window:
+                    self._apply(step, decided[pos : pos + size], tenant, result, writer)
+                    pos += size
+                    step, size = [], 0
+            if step:
+                self._apply(step, decided[pos : pos + size], tenant, result, writer)
         for plan in plans:
             setattr(result, plan.status, getattr(result, plan.status) + 1)
         if sync:
@@ -250,16 +253,23 @@ class Index:
         decisions: list[RouteDecision],
         tenant: str | None,
         result: IngestResult,
+        writer: BackgroundWriter,
     ) -> None:
-        """Write one window's new chunks; only then delete those documents' stale ones."""
+        """Embed one window's new chunks here, then (in ``writer``, after the previous
+        window's write) write them and only then delete those documents' stale ones."""
         chunks = [c for p in step for c in p.to_write]
-        if chunks:
-            self._write(chunks, decisions, tenant)
-            result.chunks_written += len(chunks)
+        vectors = self._embed(chunks, decisions) if chunks else {}
         stale = [cid for p in step for cid in p.stale]
-        if stale:
-            self.store.delete(stale, tenant=tenant)
-            result.chunks_deleted += len(stale)
+
+        def write() -> None:
+            if chunks:
+                self._upsert(chunks, decisions, vectors, tenant)
+                result.chunks_written += len(chunks)
+            if stale:
+                self.store.delete(stale, tenant=tenant)
+                result.chunks_deleted += len(stale)
+
+        writer.submit(write)
 
     async def aadd_documents(
         self, documents: Sequence[Document], *, tenant: str | None = None, sync: bool = False
@@ -278,12 +288,18 @@ class Index:
             if not isinstance(c, Chunk):
                 raise TypeError(f"item {i} is a {type(c).__name__}, not a Chunk")
         decided = self._route(chunks)
-        out: list[str] = []
-        for start in range(0, len(chunks), self.window):
-            part = chunks[start : start + self.window]
-            dec = decided[start : start + self.window]
-            out += self._upsert(part, dec, self._embed(part, dec), tenant)
-        return out
+        with BackgroundWriter() as writer:  # embeds window n+1 while n is written
+            for start in range(0, len(chunks), self.window):
+                part = chunks[start : start + self.window]
+                dec = decided[start : start + self.window]
+                vecs = self._embed(part, dec)
+
+                def write(p: list[Chunk] = part, d: list[RouteDecision] = dec,
+                          v: dict[str, tuple[list[int], np.ndarray]] = vecs) -> None:
+                    self._upsert(p, d, v, tenant)
+
+                writer.submit(write)
+        return [c.id for c in chunks]
 
     async def aadd_chunks(
         self, chunks: Sequence[Chunk], *, tenant: str | None = None
@@ -318,13 +334,6 @@ class Index:
             c.language = decisions[i].language
         self.router.report_unsupported(decisions, what="chunks")
         return decisions
-
-    def _write(
-        self, chunks: list[Chunk], decisions: list[RouteDecision], tenant: str | None
-    ) -> list[str]:
-        """Embed and upsert one window of chunks; returns once all are written."""
-        vectors = self._embed(chunks, decisions)
-        return self._upsert(chunks, decisions, vectors, tenant)
 
     def _embed(
         self, chunks: list[Chunk], decisions: list[RouteDecision]
