@@ -186,3 +186,36 @@ class ContractServer:
                 pass
 
         return Handler
+
+
+class Ticker:
+    """Ticks on the running loop every 5 ms; ``max_gap`` shows whether anything blocked it.
+
+    Use around an awaited call to a server with latency L: a call that blocked the loop
+    for a request leaves a gap >= L; one that awaits leaves gaps of a few ms.
+    """
+
+    def __init__(self) -> None:
+        self.times: list[float] = []
+        self._task: Any = None
+
+    async def __aenter__(self) -> Ticker:
+        import asyncio
+
+        async def tick() -> None:
+            while True:
+                self.times.append(time.perf_counter())
+                await asyncio.sleep(0.005)
+
+        self._task = asyncio.create_task(tick())
+        await asyncio.sleep(0)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.times.append(time.perf_counter())
+        self._task.cancel()
+
+    @property
+    def max_gap(self) -> float:
+        """Longest time between two ticks (seconds)."""
+        return max(b - a for a, b in zip(self.times, self.times[1:], strict=False))

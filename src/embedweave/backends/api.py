@@ -265,6 +265,10 @@ class ApiBackend:
         self._states: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopState] = (
             weakref.WeakKeyDictionary()
         )
+        # Built now, outside any loop: the SDKs import their client modules lazily and
+        # build TLS contexts on construction (seconds on a busy machine), which must not
+        # happen on the caller's event loop. The first caller's loop takes this client.
+        self._spare: Any = self._new_client()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({str(self.name)!r}, url={self.url!r})"
@@ -352,7 +356,11 @@ class ApiBackend:
             state = self._states.get(loop)
             fresh = state is None
             if state is None:
-                state = _LoopState(self._new_client(), asyncio.Semaphore(self.max_concurrency))
+                if loop is _BG_LOOP or self._spare is None:
+                    client = self._new_client()  # our own thread may block; a caller's not
+                else:
+                    client, self._spare = self._spare, None
+                state = _LoopState(client, asyncio.Semaphore(self.max_concurrency))
                 self._states[loop] = state
         if fresh:
             state.closer = _closing(self, state.client)
