@@ -95,7 +95,9 @@ class ApiModelInfo:
 
 
 #: Provider-wide request caps: OpenAI 2,048 inputs and 300k tokens per request;
-#: Cohere 96 texts per call; Voyage 1,000 texts (token cap per model, below).
+#: Cohere 96 texts per call; Voyage 1,000 texts and a token cap per model (below; from
+#: https://docs.voyageai.com/reference/embeddings-api; models it does not list get the
+#: smallest, 120k).
 PROVIDER_LIMITS: dict[str, Limits] = {
     "openai": Limits(2048, 300_000),
     "cohere": Limits(96, None),
@@ -117,12 +119,15 @@ KNOWN: dict[str, dict[str, ApiModelInfo]] = {
         "embed-multilingual-light-v3.0": ApiModelInfo(384, (), 512),
     },
     "voyage": {
+        "voyage-4": ApiModelInfo(1024, _V35, 32_000, Limits(1000, 320_000), True),
+        "voyage-4-lite": ApiModelInfo(1024, _V35, 32_000, Limits(1000, 1_000_000), True),
+        "voyage-4-large": ApiModelInfo(1024, _V35, 32_000, Limits(1000, 120_000), True),
         "voyage-3.5": ApiModelInfo(1024, _V35, 32_000, Limits(1000, 320_000), True),
         "voyage-3.5-lite": ApiModelInfo(1024, _V35, 32_000, Limits(1000, 1_000_000), True),
         "voyage-3-large": ApiModelInfo(1024, _V35, 32_000, Limits(1000, 120_000), True),
         "voyage-code-3": ApiModelInfo(1024, _V35, 32_000, Limits(1000, 120_000), True),
-        "voyage-3": ApiModelInfo(1024, (), 32_000, Limits(1000, 320_000)),
-        "voyage-3-lite": ApiModelInfo(512, (), 32_000, Limits(1000, 1_000_000)),
+        "voyage-3": ApiModelInfo(1024, (), 32_000, Limits(1000, 120_000)),
+        "voyage-3-lite": ApiModelInfo(512, (), 32_000, Limits(1000, 120_000)),
         "voyage-multilingual-2": ApiModelInfo(1024, (), 32_000, Limits(1000, 120_000)),
         "voyage-finance-2": ApiModelInfo(1024, (), 32_000, Limits(1000, 120_000)),
         "voyage-law-2": ApiModelInfo(1024, (), 16_000, Limits(1000, 120_000)),
