@@ -56,3 +56,20 @@ def test_docstore_upserts_and_deletes_sync_the_collection(weaviate_server: Any,
     finally:
         vs.store.drop()
         vs.close()
+
+
+def test_replication_settings_pass_through_store_kwargs(weaviate_server: Any,
+                                                        embed_model: Any) -> None:
+    vs = EmbedweaveVectorStore(
+        collection="LiRep" + uuid.uuid4().hex[:8], server=weaviate_server,
+        embed_model=embed_model,
+        store_kwargs={"replication_factor": 1, "consistency": "QUORUM"},
+    )
+    try:
+        store: Any = vs.store
+        assert (store.replication_factor, store.consistency) == (1, "QUORUM")
+        config = store._collection.config.get()
+        assert config.replication_config.factor == 1
+    finally:
+        vs.store.drop()
+        vs.close()

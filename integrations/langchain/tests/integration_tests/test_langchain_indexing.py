@@ -61,3 +61,22 @@ def test_indexing_api_incremental_and_full_cleanup(weaviate_server: Any, minilm:
     finally:
         vs.delete_collection()
         vs.close()
+
+
+def test_replication_settings_pass_through_store_kwargs(weaviate_server: Any,
+                                                        minilm: Any) -> None:
+    vs = EmbedweaveVectorStore(
+        EmbedweaveEmbeddings(embedder=minilm), collection="LcRep" + uuid.uuid4().hex[:10],
+        server=weaviate_server,
+        store_kwargs={"replication_factor": 1, "consistency": "ONE",
+                      "write_consistency": "ALL"},
+    )
+    try:
+        vs.add_texts(["replicated text"], ids=["r"])
+        store: Any = vs.store
+        assert (store.replication_factor, store.consistency, store.write_consistency) == (
+            1, "ONE", "ALL")
+        assert [d.page_content for d in vs.get_by_ids(["r"])] == ["replicated text"]
+    finally:
+        vs.delete_collection()
+        vs.close()
