@@ -162,7 +162,10 @@ def test_tenant_names_are_used_or_refused(tenants: WeaviateStore, tenant: str) -
 
 @settings(max_examples=15, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(doc_id=HOSTILE, text=HOSTILE, metadata=METADATA)
+@given(doc_id=st.one_of(st.text(min_size=1, max_size=12), HOSTILE),
+       text=st.one_of(st.text(min_size=1, max_size=80), HOSTILE),
+       metadata=st.one_of(st.dictionaries(st.sampled_from(["tag", "n", "score"]), SCALARS,
+                                          max_size=3), METADATA))
 def test_documents_through_index_round_trip_or_are_refused(
     store: WeaviateStore, wordllama_index: Any, doc_id: str, text: str, metadata: dict[str, Any]
 ) -> None:
