@@ -169,8 +169,8 @@ def main(argv: list[str] | None = None) -> int:
             "in-batch negatives only": dataclasses.replace(recipe, negatives=0, miners=()),
         }
     with tempfile.TemporaryDirectory() as tmp:
-        for label, cfg in variants.items():
-            out = args.output if (args.output and not args.ablation) else Path(tmp) / "m"
+        for i, (label, cfg) in enumerate(variants.items()):
+            out = args.output if (args.output and not args.ablation) else Path(tmp) / f"m{i}"
             t = time.time()
             if args.tuned is not None:
                 out = args.tuned
