@@ -158,6 +158,11 @@ def main(argv: list[str] | None = None) -> int:
           f"({len(train.pairs())} pairs; {len(overlap)} claims left out, their text "
           f"is also a test claim); test: {len(test.queries)} claims")
     results: dict[str, Any] = {"command": command}
+    rerank = None
+    if args.rerank:  # before training: a missing model fails now, not after it
+        from embedweave.rerank import Reranker
+
+        rerank = Reranker("scifact-minilm")
     variants = {"recipe": recipe}
     if args.ablation:
         variants = {
@@ -198,11 +203,6 @@ def main(argv: list[str] | None = None) -> int:
                               "seconds_mining": m["seconds_mining"],
                               "guard_removed": [x["guard_removed"] for x in m["mining"]]}
             if not args.ablation:
-                rerank = None
-                if args.rerank:
-                    from embedweave.rerank import Reranker
-
-                    rerank = Reranker("scifact-minilm")
                 side: dict[str, dict[str, float]] = {}
                 for who, name in (("base", args.base), ("tuned", str(out))):
                     if vectors is not None:  # what the before/after report encoded
