@@ -336,7 +336,7 @@ def bench_full_query(client: Any, corpus_limit: int | None, n_queries: int,
     store = WeaviateStore("FullEw", [space], client=client)
     store.upsert([Chunk(document_id=d, index=0, text=t) for d, t in zip(ids, texts,
                                                                       strict=True)],
-                 {"v": vecs})
+                 {space.name: vecs})
     ours = Retriever(store, emb, k=10, reranker=Reranker(ce_path, device="cpu"), candidates=20)
 
     li_emb = HuggingFaceEmbedding(model_name=path, device="cpu")
