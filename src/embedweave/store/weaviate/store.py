@@ -16,7 +16,6 @@ import numpy as np
 from embedweave.errors import (
     BatchWriteError,
     EmbedweaveError,
-    ObjectFailure,
     SpaceMismatchError,
     StoreError,
 )
@@ -32,6 +31,12 @@ from embedweave.store.base import (
 from embedweave.store.config import HnswConfig
 from embedweave.store.values import check_chunk_values, check_text
 from embedweave.store.weaviate import schema
+from embedweave.store.weaviate.calibrate import (
+    DEFAULT_EFS,
+    Calibration,
+    calibrate_space,
+    recorded_calibrations,
+)
 from embedweave.store.weaviate.connection import connect
 from embedweave.store.weaviate.errors import RetryPolicy, call
 from embedweave.store.weaviate.filters import to_weaviate_filter
@@ -42,6 +47,12 @@ from embedweave.store.weaviate.properties import (
     stored_property,
     to_chunk,
     value_kind,
+)
+from embedweave.store.weaviate.writes import (
+    DEFAULT_CONCURRENCY,
+    OnDemand,
+    insert_sender,
+    write_concurrently,
 )
 from embedweave.types import Chunk, Hit
 
@@ -72,6 +83,8 @@ class WeaviateStore(Store):
         hnsw: Index settings used when creating named vectors.
         multi_tenancy: Create the collection multi-tenant (tenants made on first write).
         batch_size: Objects per write request.
+        write_concurrency: Write requests in flight at once (``store/weaviate/writes.py``):
+            the client builds the next request while the server indexes the current one.
         create: Create the collection when missing (else raise).
         flat_spaces: Spaces stored with a flat (brute-force) index instead of HNSW: no
             graph in memory. For the full-dims space of a funnel, whose vectors are only
@@ -103,6 +116,7 @@ class WeaviateStore(Store):
         hnsw: HnswConfig | None = None,
         multi_tenancy: bool = False,
         batch_size: int = 256,
+        write_concurrency: int = DEFAULT_CONCURRENCY,
         create: bool = True,
         flat_spaces: Sequence[str] = (),
         replication_factor: int | None = None,
@@ -132,6 +146,9 @@ class WeaviateStore(Store):
         self.hnsw = hnsw or HnswConfig()
         self.multi_tenancy = multi_tenancy
         self.batch_size = batch_size
+        if write_concurrency <= 0:
+            raise ValueError(f"write_concurrency must be positive, got {write_concurrency}")
+        self.write_concurrency = write_concurrency
         self.flat_spaces = frozenset(flat_spaces)
         unknown = self.flat_spaces - {sp.name for sp in spaces}
         if unknown:
@@ -195,7 +212,8 @@ class WeaviateStore(Store):
                 self._collection.config.add_vector(vector_config=self._vector_config(s))
             if new:
                 self._collection.config.update(description=schema.describe(
-                    list(self.spaces.values())))
+                    list(self.spaces.values()), calibration=schema.recorded_calibration(
+                        self._collection.config.get().description)))
             config = self._collection.config.get()
             self.multi_tenancy = bool(config.multi_tenancy_config.enabled)
             if not any(p.name == "content_hash" for p in config.properties):
@@ -310,38 +328,38 @@ class WeaviateStore(Store):
             seen[u] = i
         self._ensure_metadata_props(chunks)
 
-        objects = []
-        for i, c in enumerate(chunks):
-            vec = {name: arr[i].tolist() for name, arr in arrays.items()}
-            objects.append(DataObject(properties=chunk_properties(c), uuid=uuids[i],
-                                      vector=vec or None))
-        self._write(objects, tenant)
+        def build(start: int, end: int) -> list[Any]:  # runs in the writer's threads
+            return [
+                DataObject(properties=chunk_properties(chunks[i]), uuid=uuids[i],
+                           vector={n: a[i].tolist() for n, a in arrays.items()} or None)
+                for i in range(start, end)
+            ]
+
+        self._write(OnDemand(len(chunks), build), tenant)
         return [c.id for c in chunks]
 
     def _write(self, objects: Sequence[Any], tenant: str | None) -> None:
-        target = self._writer(tenant)
-        failures: list[ObjectFailure] = []
-        cause: StoreError | None = None
-        for start in range(0, len(objects), self.batch_size):
-            batch = objects[start:start + self.batch_size]
-            try:
-                result = self._call(lambda b=batch: target.data.insert_many(b),
-                                    f"insert {len(batch)} objects", idempotent=True)
-            except StoreError as exc:
-                # this batch and everything after it is not written
-                cause = exc
-                failures += [ObjectFailure(_label(o), exc.server_message) for o in batch]
-                failures += [ObjectFailure(_label(o), "not sent: an earlier batch failed")
-                             for o in objects[start + len(batch):]]
-                break
-            for idx, err in sorted(result.errors.items()):
-                failures.append(ObjectFailure(_label(batch[idx]), str(err.message)))
-        if tenant and cause is None:
+        """Send objects in concurrent requests; raise naming every one not written.
+
+        ``objects`` may build its items on demand (``OnDemand``), so each request is
+        built in the writer thread that sends it. A request that fails for good (after
+        retries) marks its objects failed and stops the requests not yet sent, which
+        are reported as not sent.
+        """
+        sender = insert_sender(self._writer(tenant))
+        outcome = write_concurrently(
+            len(objects), lambda s, e: objects[s:e],
+            lambda objs: self._call(lambda: sender(objs), f"insert {len(objs)} objects",
+                                    idempotent=True),
+            lambda i: _object_label(objects[i]),
+            request_size=self.batch_size, concurrency=self.write_concurrency,
+        )  # fmt: skip
+        if tenant and outcome.cause is None:
             self._known_tenants.add(tenant)
-        if failures:
+        if outcome.failures:
             raise BatchWriteError(
-                failures, len(objects), f"upsert into {self.name!r} at {self.url}"
-            ) from cause
+                outcome.failures, len(objects), f"upsert into {self.name!r} at {self.url}"
+            ) from outcome.cause
 
     def delete(self, ids: Sequence[str], *, tenant: str | None = None) -> int:
         """Delete chunks by id (original ids or UUIDs)."""
@@ -591,6 +609,52 @@ class WeaviateStore(Store):
                 "the server setting and pass max_results="
             )
 
+    # -- HNSW calibration --------------------------------------------------------------
+    def calibrate(
+        self,
+        target_recall: float = 0.99,
+        k: int = 10,
+        queries: np.ndarray | Sequence[Sequence[float]] | None = None,
+        sample: int = 200,
+        *,
+        space: str | None = None,
+        efs: Sequence[int] = DEFAULT_EFS,
+        tenant: str | None = None,
+    ) -> Calibration:
+        """Apply the smallest HNSW ``ef`` whose recall@k meets ``target_recall``.
+
+        Measured against exact search over the space's own vectors: ``sample`` stored
+        vectors as queries (each excluding itself), or the given ``queries``. The result
+        is recorded in the collection (``calibrations()``); re-run it as data grows.
+
+        Args:
+            target_recall: Mean recall@k to reach, in (0, 1].
+            k: Neighbours compared.
+            queries: Query vectors (n, dims) of the space; default: sampled vectors.
+            sample: Stored vectors sampled as queries.
+            space: Named vector; required when the collection has several HNSW spaces.
+            efs: ``ef`` values tried, smallest first.
+            tenant: Tenant whose objects are measured (multi-tenant collections).
+
+        Raises:
+            ValueError: bad arguments, an empty or flat space, an ambiguous space.
+        """
+        return calibrate_space(self, self._hnsw_space(space), target_recall=target_recall,
+                               k=k, queries=queries, sample=sample, efs=efs, tenant=tenant)
+
+    def calibrations(self) -> dict[str, Calibration]:
+        """What the last ``calibrate`` of each space measured, as recorded."""
+        return recorded_calibrations(self)
+
+    def _hnsw_space(self, space: str | None) -> str:
+        if space is not None:
+            self._space(space)
+            return space
+        hnsw = [s for s in self.spaces if s not in self.flat_spaces]
+        if len(hnsw) != 1:
+            raise ValueError(f"{self.name!r} has HNSW spaces {sorted(hnsw)}: pass space=")
+        return hnsw[0]
+
     def _space(self, space: str) -> VectorSpace:
         if space not in self.spaces:
             raise ValueError(f"unknown vector space {space!r}; {self.name!r} has "
@@ -605,6 +669,11 @@ class WeaviateStore(Store):
         if prop not in self._props:
             self._call(self._refresh_props, "read schema")
         return self._props.get(prop)
+
+
+def _object_label(obj: Any) -> str:
+    """The id naming a data object in failures: its chunk id, else its UUID."""
+    return str((obj.properties or {}).get("chunk_id") or obj.uuid)
 
 
 # -- helpers ---------------------------------------------------------------------------
