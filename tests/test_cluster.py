@@ -139,6 +139,18 @@ def test_cli_cluster_start_status_stop(tmp_path: Path, capsys: pytest.CaptureFix
         with WeaviateStore("CliRep", [space], url=urls[2], grpc_port=grpc[2],
                            consistency="ALL") as third:
             assert [c.text for c in third.iter_chunks()] == ["replicated text"]
+        # the CLI's ingest creates a replicated collection
+        notes = tmp_path / "notes"
+        notes.mkdir()
+        (notes / "a.txt").write_text("Otters hold hands while they sleep.")
+        assert main(["ingest", str(notes), "-c", "CliIngest", "--url", urls[0], "--grpc-port",
+                     str(grpc[0]), "--model", "wordllama-256", "--dims", "64",
+                     "--replication-factor", "3", "--consistency", "QUORUM", "--json"]) == 0
+        assert json.loads(capsys.readouterr().out)["added"] == 1
+        with WeaviateStore("CliIngest", url=urls[1], grpc_port=grpc[1], create=False,
+                           consistency="ONE") as second:
+            assert second._collection.config.get().replication_config.factor == 3
+            assert second.count() == 1
     finally:
         assert main(["weaviate", "cluster", "stop", "--data-dir", str(folder), "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == {"stopped": 3}
