@@ -192,7 +192,6 @@ class Store(abc.ABC):
             )
         want.check_compatible(have, self.name)
 
-
     @abc.abstractmethod
     def upsert(
         self,
@@ -275,6 +274,7 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def iter_chunks(self, *, tenant: str | None = None) -> Iterator[Chunk]:
         """Every chunk in the collection (or tenant), in no particular order."""
+
     def document_chunks(
         self, document_ids: Sequence[str], *, tenant: str | None = None
     ) -> dict[str, dict[str, str]]:
@@ -293,7 +293,6 @@ class Store(abc.ABC):
     def document_ids(self, *, tenant: str | None = None) -> set[str]:
         """Ids of every document with at least one stored chunk."""
         return {c.document_id for c in self.iter_chunks(tenant=tenant)}
-
 
     def get_where(self, filters: FilterLike, *, tenant: str | None = None) -> list[Chunk]:
         """Every chunk whose metadata matches a filter (exact; scans when needed)."""
