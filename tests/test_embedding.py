@@ -15,7 +15,9 @@ LONG = " ".join(["retrieval augmented generation with dense embeddings"] * 60)  
 
 @pytest.fixture(scope="module")
 def minilm() -> Embedder:
-    return Embedder("minilm", device="cpu")
+    # fp32, so vectors can be compared with raw fp32 encode at 1e-5 (bf16 agreement with
+    # fp32 is tested in test_precision.py)
+    return Embedder("minilm", device="cpu", precision="fp32")
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +58,7 @@ def test_prompts_apply_to_queries_only_when_configured(minilm, raw):
     # No prompt configured: query and document embeddings are identical.
     np.testing.assert_allclose(minilm.embed_query(text), minilm.embed_documents([text])[0])
 
-    prompted = Embedder("minilm", device="cpu", query_prompt="query: ")
+    prompted = Embedder("minilm", device="cpu", precision="fp32", query_prompt="query: ")
     q = prompted.embed_query(text)
     d = prompted.embed_documents([text])[0]
     np.testing.assert_allclose(q, raw([text], prompt="query: ")[0], atol=1e-5)
@@ -132,7 +134,7 @@ def test_duplicates_embedded_once(minilm):
 def test_device_auto_and_batch_size(minilm):
     import torch
 
-    auto = Embedder("minilm")
+    auto = Embedder("minilm", precision="fp32")  # the fixture's precision: shares its model
     mps = getattr(torch.backends, "mps", None)
     expected = "cuda" if torch.cuda.is_available() else "cpu"
     if expected == "cpu" and mps is not None and mps.is_available():
@@ -141,7 +143,7 @@ def test_device_auto_and_batch_size(minilm):
     assert auto._backend is minilm._backend or expected != "cpu"  # one model shared per device
     with pytest.raises(ValueError, match="batch_size"):
         Embedder("minilm", batch_size=0)
-    small = Embedder("minilm", device="cpu", batch_size=1)
+    small = Embedder("minilm", device="cpu", precision="fp32", batch_size=1)
     np.testing.assert_allclose(
         small.embed_documents(["a b c", "d e f g h"]),
         minilm.embed_documents(["a b c", "d e f g h"]),

@@ -203,7 +203,7 @@ def test_prompts_saved_with_the_model_are_honoured(tmp_path):
     folder = minilm_folder(
         tmp_path / "prompted", prompts={"query": "query: ", "document": "passage: "}
     )
-    emb = Embedder(folder, device="cpu")
+    emb = Embedder(folder, device="cpu", precision="fp32")  # compared with fp32 encode
     assert (emb.query_prompt, emb.document_prompt) == ("query: ", "passage: ")
     assert emb.space().name == "prompted"  # the folder name, not the whole path
     model = emb._backend.model
@@ -216,7 +216,8 @@ def test_prompts_saved_with_the_model_are_honoured(tmp_path):
     np.testing.assert_allclose(emb.embed_documents([text])[0], raw(text, "passage: "), atol=1e-5)
     assert float(emb.embed_query(text) @ raw(text, "")) < 0.999
     # Overridden at construction: "" turns the saved prompts off.
-    off = Embedder(folder, device="cpu", query_prompt="", document_prompt="")
+    off = Embedder(folder, device="cpu", precision="fp32", query_prompt="",
+                   document_prompt="")
     np.testing.assert_allclose(off.embed_query(text), raw(text, ""), atol=1e-5)
     # The document prompt is part of the fingerprint (stored vectors depend on it).
     assert emb.fingerprint != off.fingerprint
