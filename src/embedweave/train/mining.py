@@ -6,14 +6,25 @@ import logging
 import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from embedweave.eval.beir import BeirDataset
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from embedweave.train.reranker import RerankerTrainConfig
+
+class PoolRecipe(Protocol):
+    """The mining settings of a recipe (``reranker.RerankerTrainConfig`` has them)."""
+
+    @property
+    def negatives(self) -> int: ...
+
+    @property
+    def negative_pool(self) -> int: ...
+
+    @property
+    def miners(self) -> tuple[str, ...]: ...
 
 logger = logging.getLogger(__name__)
 
@@ -93,7 +104,7 @@ def dense_candidates(
 def negative_candidates(
     corpus: Mapping[str, str],
     queries: Mapping[str, str],
-    config: RerankerTrainConfig,
+    config: PoolRecipe,
     *,
     extra: int = 0,
     device: str | None = None,
@@ -121,7 +132,7 @@ def negative_candidates(
 
 def mine_groups(
     data: BeirDataset,
-    config: RerankerTrainConfig,
+    config: PoolRecipe,
     candidates: Mapping[str, Sequence[str]],
     rng: random.Random,
 ) -> list[tuple[str, str, list[str]]]:

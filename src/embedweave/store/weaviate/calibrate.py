@@ -19,14 +19,29 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from embedweave.store.base import VectorSpace
 
-if TYPE_CHECKING:
-    from embedweave.store.weaviate.store import WeaviateStore
+
+class TunableStore(Protocol):
+    """What calibration needs of the store it tunes (``store.WeaviateStore`` has it)."""
+
+    name: str
+    spaces: dict[str, VectorSpace]
+    flat_spaces: frozenset[str]
+
+    @property
+    def _collection(self) -> Any: ...
+
+    def _readable(self, tenant: str | None) -> bool: ...
+
+    def _target(self, tenant: str | None) -> Any: ...
+
+    def _space(self, space: str) -> VectorSpace: ...
+
 
 #: ``ef`` values tried, smallest first.
 DEFAULT_EFS = (16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048,
@@ -112,7 +127,7 @@ def exact_neighbours(
 
 
 def calibrate_space(
-    store: WeaviateStore,
+    store: TunableStore,
     space: str,
     *,
     target_recall: float = 0.99,
@@ -187,7 +202,7 @@ def calibrate_space(
     return result
 
 
-def recorded_calibrations(store: WeaviateStore) -> dict[str, Calibration]:
+def recorded_calibrations(store: TunableStore) -> dict[str, Calibration]:
     """The calibrations recorded in the collection, by space."""
     from embedweave.store.weaviate import schema
 
@@ -197,7 +212,7 @@ def recorded_calibrations(store: WeaviateStore) -> dict[str, Calibration]:
 
 
 # -- helpers ---------------------------------------------------------------------------
-def _index_type(store: WeaviateStore, space: str) -> str:
+def _index_type(store: TunableStore, space: str) -> str:
     config = store._collection.config.get()
     vc = (config.vector_config or {}).get(space)
     if vc is None:
@@ -206,12 +221,12 @@ def _index_type(store: WeaviateStore, space: str) -> str:
     return str(getattr(kind, "value", kind))
 
 
-def _current_ef(store: WeaviateStore, space: str) -> int:
+def _current_ef(store: TunableStore, space: str) -> int:
     config = store._collection.config.get()
     return int(config.vector_config[space].vector_index_config.ef)
 
 
-def _set_ef(store: WeaviateStore, space: str, ef: int) -> None:
+def _set_ef(store: TunableStore, space: str, ef: int) -> None:
     from weaviate.classes.config import Reconfigure
 
     store._collection.config.update(vector_config=[
@@ -226,7 +241,7 @@ def _set_ef(store: WeaviateStore, space: str, ef: int) -> None:
 
 
 def _fetch_vectors(
-    store: WeaviateStore, space: str, tenant: str | None
+    store: TunableStore, space: str, tenant: str | None
 ) -> tuple[list[str], np.ndarray]:
     if not store._readable(tenant):
         return [], np.zeros((0, 0), dtype=np.float32)
@@ -255,7 +270,7 @@ def _check_queries(queries: Any, spec: VectorSpace) -> np.ndarray:
 
 
 def _measure(
-    store: WeaviateStore, space: str, queries: np.ndarray, truth: list[set[str]],
+    store: TunableStore, space: str, queries: np.ndarray, truth: list[set[str]],
     own: list[str] | None, k: int, tenant: str | None,
 ) -> tuple[float, float]:  # fmt: skip
     """Mean recall@k and p50 latency (ms) of near-vector search at the current ef."""
@@ -274,7 +289,7 @@ def _measure(
     return total / len(queries), float(np.percentile(lat, 50)) * 1e3
 
 
-def _record(store: WeaviateStore, result: Calibration) -> None:
+def _record(store: TunableStore, result: Calibration) -> None:
     from embedweave.store.weaviate import schema
 
     desc = store._collection.config.get().description
