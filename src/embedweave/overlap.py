@@ -56,5 +56,7 @@ class BackgroundWriter:
                 except Exception as write_error:
                     logger.error("the previous window's write also failed: %s", write_error,
                                  exc_info=write_error)
+                    if hasattr(exc, "add_note"):  # Python 3.11+: the user sees both
+                        exc.add_note(f"the previous window's write also failed: {write_error!r}")
         finally:
             self._pool.shutdown(wait=True)
