@@ -153,6 +153,11 @@ def test_cli_cluster_start_status_stop(tmp_path: Path, capsys: pytest.CaptureFix
                            consistency="ONE") as second:
             assert second._collection.config.get().replication_config.factor == 3
             assert second.count() == 1
+        # the CLI's query reads through another node at the consistency asked for
+        assert main(["query", "otters sleeping", "-c", "CliIngest", "--url", urls[2],
+                     "--grpc-port", str(grpc[2]), "--consistency", "ALL", "--json"]) == 0
+        hits = json.loads(capsys.readouterr().out)["hits"]
+        assert [h["text"] for h in hits] == ["Otters hold hands while they sleep."]
     finally:
         assert main(["weaviate", "cluster", "stop", "--data-dir", str(folder), "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == {"stopped": 3}

@@ -37,11 +37,27 @@ class Connection:
     api_key: str | None
     origin: str  # "url", "running", "started"
 
-    def open(self, collection: str, spaces: Any = (), *, create: bool = True) -> WeaviateStore:
+    def open(
+        self,
+        collection: str,
+        spaces: Any = (),
+        *,
+        create: bool = True,
+        replication_factor: int | None = None,
+        consistency: str | None = None,
+    ) -> WeaviateStore:
         """Open (or create) a collection on this server.
 
+        Args:
+            collection: Collection name.
+            spaces: Vector spaces to create or check.
+            create: Create the collection when it does not exist.
+            replication_factor: Copies of every object (new collections, clusters).
+            consistency: Replicas that must acknowledge reads and writes.
+
         Raises:
-            EmbedweaveError: the server cannot be reached or refuses the credentials.
+            EmbedweaveError: the server cannot be reached or refuses the credentials, or
+                a setting is invalid.
         """
         from weaviate.exceptions import WeaviateBaseError
 
@@ -51,7 +67,10 @@ class Connection:
             return WeaviateStore(
                 collection, list(spaces), url=self.url, grpc_port=self.grpc_port,
                 api_key=self.api_key, create=create,
+                replication_factor=replication_factor, consistency=consistency,
             )  # fmt: skip
+        except ValueError as exc:
+            raise EmbedweaveError(str(exc)) from exc
         except WeaviateBaseError as exc:
             hint = " (check --api-key / $EMBEDWEAVE_WEAVIATE_API_KEY)" if "401" in str(
                 exc) else ""

@@ -199,18 +199,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _open(conn: Any, args: argparse.Namespace, spaces: Any) -> Any:
     """The collection, with the replication settings when any are given."""
-    if args.replication_factor is None and args.consistency is None:
-        return conn.open(args.collection, spaces)
-    from embedweave.store.weaviate import WeaviateStore
-
-    try:
-        return WeaviateStore(
-            args.collection, list(spaces), url=conn.url, grpc_port=conn.grpc_port,
-            api_key=conn.api_key, replication_factor=args.replication_factor,
-            consistency=args.consistency,
-        )
-    except ValueError as exc:
-        raise EmbedweaveError(str(exc)) from exc
+    return conn.open(args.collection, spaces, replication_factor=args.replication_factor,
+                     consistency=args.consistency)
 
 
 def _abs(path: str) -> str:

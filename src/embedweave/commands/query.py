@@ -69,6 +69,9 @@ def _search_args(p: argparse.ArgumentParser, k: int = 10) -> None:
     p.add_argument("--filter", default=None, metavar="JSON",
                    help='metadata filter, e.g. \'{"format": "markdown"}\'')
     p.add_argument("--tenant", default=None, help="tenant of a multi-tenant collection")
+    p.add_argument("--consistency", choices=("ONE", "QUORUM", "ALL"), default=None,
+                   help="replicas that must answer each read (default: the server's, "
+                   "QUORUM)")
     m = p.add_argument_group("model (default: what the collection was ingested with)")
     m.add_argument("-m", "--model", default=None, help="embedding model")
     m.add_argument("--dims", type=int, default=None, help="Matryoshka dims")
@@ -108,7 +111,7 @@ def _retrieve(args: argparse.Namespace) -> tuple[list[Hit], Any, Any]:
     quiet_model_loading()
     conn = connect(args, start=False)
     try:
-        store = conn.open(args.collection, create=False)
+        store = conn.open(args.collection, create=False, consistency=args.consistency)
     except EmbedweaveError as exc:
         if "does not exist" in str(exc):
             raise EmbedweaveError(
