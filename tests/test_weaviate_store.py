@@ -98,6 +98,25 @@ def test_filters(store):
         assert {c.id for c in store.get_where(flt)} == {c.id for c in exact.get_where(flt)}
 
 
+def test_properties_are_indexed_only_for_what_reads_them(store):
+    # every inverted index is server work per write: text is searchable only, the ids
+    # and hashes that are only read back are not indexed; filtered fields stay filterable
+    props = {p.name: p for p in store._collection.config.get().properties}
+    assert props["text"].index_searchable and not props["text"].index_filterable
+    for name in ("chunk_id", "content_hash", "metadata_json"):
+        assert not props[name].index_filterable and not props[name].index_searchable
+    for name in ("document_id", "language", "chunk_index"):
+        assert props[name].index_filterable
+    chunks, vecs = _corpus()
+    store.upsert(chunks, {"dense": vecs})
+    assert store.keyword_search("alpha", k=1)  # BM25 over text still works
+    listed = store.document_chunks(["doc1"])["doc1"]
+    assert set(listed) == {c.id for c in chunks if c.document_id == "doc1"}
+    hits = store.search(vecs[0], space="dense", k=40,
+                        filters={"document_id": "doc1", "chunk_index": {"$gte": 1}})
+    assert hits and all(h.chunk.document_id == "doc1" and h.chunk.index >= 1 for h in hits)
+
+
 def test_hybrid_alpha_extremes_match_pure_rankings(store):
     chunks, vecs = _corpus()
     store.upsert(chunks, {"dense": vecs})

@@ -35,16 +35,24 @@ def collection_name(name: str) -> str:
 
 
 def base_properties() -> list[Any]:
-    """The properties every embedweave collection is created with."""
+    """The properties every embedweave collection is created with.
+
+    Each inverted index costs the server work on every write, so a property is indexed
+    only for what reads it: ``text`` is searchable (BM25, hybrid) but not filterable;
+    ``document_id``, ``chunk_index`` and ``language`` are filterable (user filters,
+    listing a document's chunks); ``chunk_id``, ``content_hash`` and ``metadata_json``
+    are only read back, never filtered on.
+    """
     from weaviate.classes.config import DataType, Property, Tokenization
 
     return [
-        Property(name="text", data_type=DataType.TEXT, tokenization=Tokenization.WORD),
+        Property(name="text", data_type=DataType.TEXT, tokenization=Tokenization.WORD,
+                 index_filterable=False),
         Property(name="document_id", data_type=DataType.TEXT,
                  tokenization=Tokenization.FIELD, index_searchable=False),
         Property(name="chunk_index", data_type=DataType.INT),
-        Property(name="chunk_id", data_type=DataType.TEXT,
-                 tokenization=Tokenization.FIELD, index_searchable=False),
+        Property(name="chunk_id", data_type=DataType.TEXT, tokenization=Tokenization.FIELD,
+                 index_filterable=False, index_searchable=False),
         Property(name="language", data_type=DataType.TEXT,
                  tokenization=Tokenization.FIELD, index_searchable=False),
         Property(name="metadata_json", data_type=DataType.TEXT,
@@ -54,11 +62,13 @@ def base_properties() -> list[Any]:
 
 
 def content_hash_property() -> Any:
-    """The document-version hash ``Index`` compares to skip unchanged documents."""
+    """The document-version hash ``Index`` compares to skip unchanged documents (read
+    back with a document's chunks, never filtered on: not indexed)."""
     from weaviate.classes.config import DataType, Property, Tokenization
 
     return Property(name="content_hash", data_type=DataType.TEXT,
-                    tokenization=Tokenization.FIELD, index_searchable=False)
+                    tokenization=Tokenization.FIELD, index_filterable=False,
+                    index_searchable=False)
 
 
 def metadata_property_config(prop: str, kind: str) -> Any:

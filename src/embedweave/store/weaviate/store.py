@@ -192,7 +192,6 @@ class WeaviateStore(Store):
                                             auto_tenant_activation=True)
                     if self.multi_tenancy else None
                 ),
-                inverted_index_config=Configure.inverted_index(index_null_state=True),
                 replication_config=(
                     Configure.replication(factor=self.replication_factor)
                     if self.replication_factor else None
