@@ -1,4 +1,4 @@
-"""Embedder precision: bf16 autocast where the CPU runs it natively, same vector space."""
+"""Embedder precision: bf16 autocast where it is faster than fp32, same vector space."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 from embedweave.embedding import Embedder
 from embedweave.paths import data_dir
-from embedweave.precision import bf16_native
+from embedweave.precision import bf16_native, bf16_supported
 
 
 @pytest.fixture(scope="module")
@@ -42,6 +42,10 @@ def test_auto_is_bf16_where_native_and_keeps_the_fingerprint(
     assert fp32.precision == "fp32"
     assert auto.fingerprint == fp32.fingerprint
     assert auto.space() == fp32.space()
+    # the bf16 path where the CPU has bf16 (auto keeps fp32 where bf16 is slower: no AMX)
+    if auto.precision == "fp32" and bf16_supported("cpu"):
+        auto = Embedder("minilm", device="cpu", precision="bf16")
+        assert auto.space() == fp32.space()
     a = auto.embed_documents(abstracts)
     b = fp32.embed_documents(abstracts)
     assert a.dtype == np.float32 and a.shape == b.shape
@@ -68,7 +72,25 @@ def test_unknown_precision_is_refused() -> None:
         Embedder("minilm", precision="int4")  # type: ignore[arg-type]
 
 
-@pytest.mark.skipif(bf16_native("cpu"), reason="this CPU runs bf16 natively")
+@pytest.mark.skipif(bf16_supported("cpu"), reason="this CPU has bf16 in hardware")
 def test_bf16_refused_without_native_support() -> None:
     with pytest.raises(ValueError, match="no native bf16"):
         Embedder("minilm", device="cpu", precision="bf16")
+
+
+def test_auto_picks_bf16_only_where_it_is_faster(monkeypatch: pytest.MonkeyPatch) -> None:
+    # AVX512-BF16 without AMX runs bf16 slower than fp32: auto keeps fp32 there, an
+    # explicit "bf16" is still allowed; with AMX auto picks bf16
+    import embedweave.precision as precision
+
+    monkeypatch.setattr(precision, "bf16_supported", lambda device: True)
+    monkeypatch.setattr(precision, "_cpu_has_amx", lambda: False)
+    assert not precision.bf16_native("cpu")
+    assert precision.use_bf16("auto", "cpu") is False
+    assert precision.use_bf16("bf16", "cpu") is True
+    monkeypatch.setattr(precision, "_cpu_has_amx", lambda: True)
+    assert precision.bf16_native("cpu") and precision.use_bf16("auto", "cpu") is True
+    monkeypatch.setattr(precision, "bf16_supported", lambda device: False)
+    assert not precision.bf16_native("cpu")
+    with pytest.raises(ValueError, match="no native bf16"):
+        precision.use_bf16("bf16", "cpu")
