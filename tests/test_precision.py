@@ -79,17 +79,28 @@ def test_bf16_refused_without_native_support() -> None:
 
 
 def test_auto_picks_bf16_only_where_it_is_faster(monkeypatch: pytest.MonkeyPatch) -> None:
-    # AVX512-BF16 without AMX runs bf16 slower than fp32: auto keeps fp32 there, an
-    # explicit "bf16" is still allowed; with AMX auto picks bf16
+    # where bf16 is slower than fp32 (AVX512-BF16 on some CPUs) auto keeps fp32 and an
+    # explicit "bf16" is still allowed; with AMX, or where the probe finds bf16 faster,
+    # auto picks bf16
     import embedweave.precision as precision
 
+    monkeypatch.delenv("EMBEDWEAVE_CPU_BF16", raising=False)
     monkeypatch.setattr(precision, "bf16_supported", lambda device: True)
     monkeypatch.setattr(precision, "_cpu_has_amx", lambda: False)
+    monkeypatch.setattr(precision, "_cpu_bf16_faster", lambda: False)
     assert not precision.bf16_native("cpu")
     assert precision.use_bf16("auto", "cpu") is False
     assert precision.use_bf16("bf16", "cpu") is True
+    monkeypatch.setenv("EMBEDWEAVE_CPU_BF16", "1")  # the user's override wins
+    assert precision.use_bf16("auto", "cpu") is True
+    monkeypatch.delenv("EMBEDWEAVE_CPU_BF16")
+    monkeypatch.setattr(precision, "_cpu_bf16_faster", lambda: True)  # AVX512-BF16, fast
+    assert precision.use_bf16("auto", "cpu") is True
+    monkeypatch.setattr(precision, "_cpu_bf16_faster", lambda: False)
     monkeypatch.setattr(precision, "_cpu_has_amx", lambda: True)
     assert precision.bf16_native("cpu") and precision.use_bf16("auto", "cpu") is True
+    monkeypatch.setenv("EMBEDWEAVE_CPU_BF16", "0")
+    assert precision.use_bf16("auto", "cpu") is False
     monkeypatch.setattr(precision, "bf16_supported", lambda device: False)
     assert not precision.bf16_native("cpu")
     with pytest.raises(ValueError, match="no native bf16"):

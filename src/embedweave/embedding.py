@@ -123,11 +123,12 @@ class Embedder:
         layer_norm: Layer-norm before Matryoshka slicing; ``None`` follows the model spec.
         fp16: Half-precision weights; ``None`` follows ``precision``.
         precision: Arithmetic of local transformer models: ``auto`` = fp16 weights on
-            CUDA, bf16 autocast on CPUs that run bf16 natively (AVX512-BF16/AMX; 2.5x+
-            faster there), fp32 elsewhere; or ``fp32``, ``bf16`` (autocast), ``fp16``
-            (half weights). Every precision makes vectors of the same space (same
-            fingerprint; agreement with fp32 measured in docs/embedding.md), so
-            collections written at one are searched at another.
+            CUDA, bf16 autocast on CPUs where it beats fp32 (AMX, or AVX512-BF16 where
+            a probe shows it faster: ``precision.bf16_native``), fp32 elsewhere; or
+            ``fp32``, ``bf16`` (autocast), ``fp16`` (half weights). Every precision
+            makes vectors of the same space (same fingerprint; agreement with fp32
+            measured in docs/embedding.md), so collections written at one are searched
+            at another.
         trust_remote_code: Let a sentence-transformers model run code from its folder.
         api_key: API models: the key; default ``$OPENAI_API_KEY`` / ``$CO_API_KEY`` /
             ``$VOYAGE_API_KEY``. Never shown in reprs, errors or records.

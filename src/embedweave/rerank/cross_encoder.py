@@ -34,9 +34,9 @@ class CrossEncoderScorer:
             longer pairs are cut from the text's end and counted in a ``TruncationWarning``.
         device: Torch device; ``None`` lets sentence-transformers pick (CUDA when present).
         normalize: Map logits to (0, 1) with a sigmoid; raw logits otherwise.
-        precision: ``auto`` runs bf16 autocast where the device does bf16 natively (CUDA,
-            CPUs with AVX512-BF16/AMX: ~2.3x faster), else fp32; ``fp32``
-            forces full precision; ``bf16`` requires native support.
+        precision: ``auto`` runs bf16 autocast where it beats fp32 on the device (CUDA;
+            CPUs with AMX or a fast AVX512-BF16: ~2.3x), else fp32; ``fp32`` forces
+            full precision; ``bf16`` requires bf16 hardware.
 
     Raises:
         ModelNotAvailableError: when the model cannot be loaded (e.g. an HF id offline).
