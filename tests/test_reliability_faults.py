@@ -27,6 +27,7 @@ from embedweave.pipeline import Index, Retriever
 from embedweave.server import ManagedWeaviate
 from embedweave.store.weaviate import WeaviateStore
 from embedweave.store.weaviate.errors import RetryPolicy
+from embedweave.store.weaviate.repair import find_unindexed
 from embedweave.types import Chunk, Document
 
 pytestmark = [pytest.mark.weaviate, pytest.mark.slow]
@@ -83,6 +84,16 @@ class KillingStore(WeaviateStore):
         return ids
 
 
+def assert_whole(store: WeaviateStore, total: int) -> None:
+    """Every stored chunk is listed through the document_id index, none twice."""
+    seen = [(c.document_id, c.index) for c in store.iter_chunks()]
+    assert len(seen) == len(set(seen)) == total  # zero duplicates
+    docs = sorted({d for d, _ in seen})
+    listed = sum(len(v) for v in store.document_chunks(docs).values())
+    assert listed == total, f"{total - listed} stored chunk(s) not listed"
+    assert store.repair() == 0
+
+
 def versions_by_document(store: WeaviateStore) -> dict[str, dict[int, list[int]]]:
     """document -> release -> chunk positions stored."""
     out: dict[str, dict[int, list[int]]] = {}
@@ -117,8 +128,9 @@ def test_sigkill_mid_ingest_then_rerun_converges_exactly(tmp_path: Path) -> None
         assert len(acknowledged) >= 11 * 512 and survived >= len(acknowledged)
         assert len(store.get(acknowledged)) == len(acknowledged)  # nothing acknowledged lost
         # what the re-run sees: chunks listed through the document_id index. An object of
-        # the batch in flight can reach the object store but not yet that index when the
-        # process dies; the re-run rewrites it under the same id (no duplicate)
+        # the request in flight can reach the object store but not that index when the
+        # server dies ("torn"); rewriting it unchanged would not index it (Weaviate skips
+        # unchanged objects), so the re-run deletes it first (Store.repair) and rewrites it
         listed = {cid for chunks in store.document_chunks([d.id for d in v0]).values()
                   for cid in chunks}
         scanned = {c.id for c in store.iter_chunks()}  # the object store itself
@@ -126,17 +138,21 @@ def test_sigkill_mid_ingest_then_rerun_converges_exactly(tmp_path: Path) -> None
         assert set(acknowledged) <= listed <= scanned  # every acknowledged chunk indexed
         unindexed = survived - len(listed)
         assert unindexed <= 512  # at most the window in flight
+        torn = set(find_unindexed(store._target(None), store._call))
+        assert scanned - listed <= torn and torn.isdisjoint(acknowledged)
         before = emb.stats.embedded
         again = Index(store, emb, CHUNKER, window=512).add_documents(v0)
         embedded = emb.stats.embedded - before
-        assert again.chunks_written == embedded == total - len(listed)  # only what was missing
+        assert again.chunks_repaired == len(torn)
+        # only what was missing or torn is embedded
+        assert again.chunks_written == embedded == total - (survived - again.chunks_repaired)
         assert store.count() == total
-        seen = [(c.document_id, c.index) for c in store.iter_chunks()]
-        assert len(seen) == len(set(seen)) == total  # zero duplicates
+        assert_whole(store, total)
         print(f"\n[kill] {total} chunks; SIGKILL at window 12: {len(acknowledged)} "
-              f"acknowledged, {survived} survived the restart ({unindexed} not yet in the "
-              f"document_id index), re-run embedded {embedded}; "
-              f"final count {store.count()}, duplicates 0 ({time.monotonic() - started:.0f}s)")
+              f"acknowledged, {survived} survived the restart ({unindexed} not in the "
+              f"document_id index, {again.chunks_repaired} repaired), re-run embedded "
+              f"{embedded}; final count {store.count()}, duplicates 0 "
+              f"({time.monotonic() - started:.0f}s)")
 
         # 2. a re-ingest of a new release, SIGKILLed mid-write: every document stays whole
         # in its old or its new release (searchable), and running again converges
@@ -160,13 +176,15 @@ def test_sigkill_mid_ingest_then_rerun_converges_exactly(tmp_path: Path) -> None
         assert hit and hit[0].chunk.metadata["release"] == 0
         done = Index(store, emb, CHUNKER, window=512).add_documents(v1)
         final = versions_by_document(store)
-        assert all(set(rel) == {1} and sorted(rel[1]) == list(range(per_doc))
-                   for rel in final.values())
+        wrong = {d: rel for d, rel in final.items()
+                 if set(rel) != {1} or sorted(rel[1]) != list(range(per_doc))}
+        assert not wrong, list(wrong.items())[:5]
         assert store.count() == total and len(final) == n_docs
+        assert_whole(store, total)
         print(f"[kill] re-ingest killed at window 10: {len(old)} documents still whole in "
-              f"the old release, {n_docs - len(old)} in the new one; re-run wrote "
-              f"{done.chunks_written} chunks, deleted {done.chunks_deleted} stale; final "
-              f"count {store.count()}")
+              f"the old release, {n_docs - len(old)} in the new one; re-run repaired "
+              f"{done.chunks_repaired} torn, wrote {done.chunks_written} chunks, deleted "
+              f"{done.chunks_deleted} stale; final count {store.count()}")
         store.close()
     finally:
         server.stop()

@@ -182,6 +182,7 @@ class Index:
                 stays whole, and running again converges.
         """
         docs = _check_documents(documents)
+        repaired = self.store.repair(tenant=tenant)  # torn writes of a crashed server
         plans = self._plan(docs, tenant)
         work = [p for p in plans if p.to_write]
         # route everything to write first: unsupported languages are reported once, and
@@ -191,6 +192,7 @@ class Index:
             {p.document.id: p.document.text for p in work if len(p.chunks) > 1},
         )
         result = IngestResult([c.id for p in plans for c in p.chunks])
+        result.chunks_repaired = repaired
         step: list[DocumentPlan] = []
         size = pos = 0
         with BackgroundWriter() as writer:  # embeds window n+1 while n is written
@@ -225,6 +227,7 @@ class Index:
         """
         if isinstance(keep, str):
             raise TypeError("sync takes a list of document ids, not one string")
+        self.store.repair(tenant=tenant)  # a torn chunk would survive its document's delete
         gone = sorted(self.store.document_ids(tenant=tenant) - set(keep))
         for start in range(0, len(gone), 500):
             self.store.delete_documents(gone[start : start + 500], tenant=tenant)

@@ -132,6 +132,8 @@ class IngestResult(list[str]):
         deleted: Documents removed (emptied, or missing from a sync).
         chunks_written: Chunks embedded and written.
         chunks_deleted: Stale chunks deleted.
+        chunks_repaired: Chunks a server crash had left half-written, deleted before
+            planning (``Store.repair``) and, when still current, written again.
     """
 
     def __init__(self, ids: Sequence[str] = ()) -> None:
@@ -142,12 +144,13 @@ class IngestResult(list[str]):
         self.deleted = 0
         self.chunks_written = 0
         self.chunks_deleted = 0
+        self.chunks_repaired = 0
 
     def counts(self) -> dict[str, int]:
         """The counts as a dict (for logs and JSON summaries)."""
         return {"added": self.added, "updated": self.updated, "unchanged": self.unchanged,
                 "deleted": self.deleted, "chunks_written": self.chunks_written,
-                "chunks_deleted": self.chunks_deleted}
+                "chunks_deleted": self.chunks_deleted, "chunks_repaired": self.chunks_repaired}
 
     def __repr__(self) -> str:
         inner = ", ".join(f"{k}={v}" for k, v in self.counts().items())

@@ -131,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
             docs.append((doc, len(chunker.chunk(doc))))
         total = sum(n for _, n in docs)
         counts = dict.fromkeys(("added", "updated", "unchanged", "deleted", "chunks_written",
-                                "chunks_deleted"), 0)
+                                "chunks_deleted", "chunks_repaired"), 0)
 
         def add(group: list[Any]) -> None:
             for key, value in index.add_documents(group).counts().items():
@@ -185,6 +185,9 @@ def run(args: argparse.Namespace) -> int:
             note(f"warning: {w}")
         for f in failed:
             note(f"error: {f['path']}: {f['error']}")
+        if counts["chunks_repaired"]:
+            note(f"repaired {counts['chunks_repaired']} chunk(s) a server crash had left "
+                 "half-written")
         if skipped:
             note(f"skipped {len(skipped)} unsupported file(s) (e.g. {skipped[0]})")
         print(

@@ -299,6 +299,13 @@ class Store(abc.ABC):
         flt = as_filter(filters)
         return [c for c in self.iter_chunks(tenant=tenant) if matches(filterable(c), flt)]
 
+    def repair(self, *, tenant: str | None = None) -> int:
+        """Delete chunks a crash left half-written (stored but not listed); return how many.
+
+        Stores whose writes are atomic have nothing to repair (this default).
+        """
+        return 0
+
     @abc.abstractmethod
     def count(self, *, tenant: str | None = None) -> int:
         """Number of chunks."""

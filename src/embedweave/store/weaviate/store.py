@@ -30,7 +30,7 @@ from embedweave.store.base import (
 )
 from embedweave.store.config import HnswConfig
 from embedweave.store.values import check_chunk_values, check_text
-from embedweave.store.weaviate import schema
+from embedweave.store.weaviate import repair, schema
 from embedweave.store.weaviate.calibrate import (
     DEFAULT_EFS,
     Calibration,
@@ -407,6 +407,29 @@ class WeaviateStore(Store):
             total += int(res.successful)
             if res.matches < DELETE_PAGE:
                 return total
+
+    def repair(self, *, tenant: str | None = None) -> int:
+        """Delete objects a server crash left half-written; return how many.
+
+        An object whose write was cut by a server crash can stay in the object store
+        without its ``document_id`` index entry (or vector): invisible to listing and
+        filters, and not re-indexed when rewritten unchanged (``store.weaviate.repair``).
+        Two counts when nothing is wrong; a cursor scan of the collection when they
+        differ. ``Index`` calls this before planning each ingest.
+        """
+        if not self._readable(tenant):
+            return 0
+        target = self._target(tenant)
+        if repair.indexed_count(target, self._call) >= self.count(tenant=tenant):
+            return 0
+        torn = repair.find_unindexed(target, self._call)
+        if not torn:
+            return 0
+        logger.warning("%s: deleting %d object(s) a server crash left unindexed, so the "
+                       "next write stores them whole", self.name, len(torn))
+        writer = self._writer(tenant)
+        return repair.delete_by_id(
+            writer, lambda fn, op: self._call(fn, op, idempotent=True), torn)
 
     def drop(self) -> None:
         """Delete the collection and everything in it."""
