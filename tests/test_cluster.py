@@ -111,11 +111,22 @@ def test_three_node_cluster_survives_one_node_and_refuses_writes_without_quorum(
         cluster.stop()
 
 
-def test_cli_cluster_start_status_stop(tmp_path: Path, capsys: pytest.CaptureFixture[str]
-                                       ) -> None:
+def test_cli_cluster_start_status_stop(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
     import json
 
     from embedweave.cli import main
+    from embedweave.commands.common import Connection
+
+    opened: list[tuple[str, str | None, str | None]] = []  # collection, read, write level
+    real_open = Connection.open
+
+    def spy(self: Connection, collection: str, *args: object, **kw: object) -> WeaviateStore:
+        store = real_open(self, collection, *args, **kw)  # type: ignore[arg-type]
+        opened.append((collection, store.consistency, store.write_consistency))
+        return store
+
+    monkeypatch.setattr(Connection, "open", spy)
 
     folder = tmp_path / "cli-cluster"
     try:
@@ -158,6 +169,9 @@ def test_cli_cluster_start_status_stop(tmp_path: Path, capsys: pytest.CaptureFix
                      "--grpc-port", str(grpc[2]), "--consistency", "ALL", "--json"]) == 0
         hits = json.loads(capsys.readouterr().out)["hits"]
         assert [h["text"] for h in hits] == ["Otters hold hands while they sleep."]
+        # the levels asked for reached the stores the commands opened (all replicas
+        # healthy would answer at any level, so the hits alone would not show it)
+        assert opened == [("CliIngest", "QUORUM", "QUORUM"), ("CliIngest", "ALL", "ALL")]
     finally:
         assert main(["weaviate", "cluster", "stop", "--data-dir", str(folder), "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == {"stopped": 3}
