@@ -134,6 +134,33 @@ def test_reingest_is_incremental_and_sync_removes_missing(store: CountingStore,
     assert sync.updated == 2  # the two re-chunked by the other index come back
 
 
+def test_repair_leaves_a_healthy_collection_whole(store: CountingStore, embedder: Embedder,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from embedweave.store.weaviate import repair
+
+    Index(store, embedder, CHUNKER, window=16).add_documents(corpus(30))
+    # a chunk without a document id (written by hand) is never taken for a torn one
+    store.upsert([Chunk("", 0, "no document")], {embedder.space().name: embedder.embed_documents(
+        ["no document"])})
+    total = store.count()
+    assert repair.indexed_count(store._target(None), store._call) == total  # nothing torn
+    # make the counts differ, so repair scans: it must find nothing torn, delete nothing
+    monkeypatch.setattr(repair, "indexed_count", lambda *a: total - 1)
+    scans: list[int] = []
+    real = repair.find_unindexed
+
+    def spy(*args: Any, **kw: Any) -> list[str]:
+        found = real(*args, **{**kw, "page": 7})  # several pages, a short last one
+        scans.append(len(found))
+        return found
+
+    monkeypatch.setattr(repair, "find_unindexed", spy)
+    assert store.repair() == 0 and scans == [0]
+    assert store.count() == total
+    res = Index(store, embedder, CHUNKER, window=16).add_documents(corpus(30))
+    assert res.chunks_repaired == 0 and res.unchanged == 30 and res.chunks_written == 0
+
+
 def test_failed_reingest_keeps_old_version_and_rerun_converges(store: CountingStore,
                                                               embedder: Embedder) -> None:
     index = Index(store, embedder, CHUNKER, window=8)
