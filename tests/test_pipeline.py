@@ -233,6 +233,40 @@ def test_keyword_and_hybrid_modes(router: Router, indexed: MemoryStore) -> None:
     assert {"minilm", SHARED, "bm25"} <= {s for h in hits for s in h.spaces}
 
 
+class RepairCounting(MemoryStore):
+    """The exact store, counting repair checks and failing upserts on demand."""
+
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.repairs: list[str | None] = []
+        self.fail = False
+
+    def repair(self, *, tenant: str | None = None) -> int:
+        self.repairs.append(tenant)
+        return 0
+
+    def upsert(self, *args: Any, **kw: Any) -> list[str]:
+        if self.fail:
+            raise RuntimeError("server gone")
+        return super().upsert(*args, **kw)
+
+
+def test_torn_writes_are_checked_once_and_again_after_a_failure(use: Embedder) -> None:
+    store = RepairCounting([use.space()])
+    index = Index(store, use)
+    index.add_documents(DOCS[:1])
+    index.add_documents(DOCS[1:2])
+    index.sync([d.id for d in DOCS[:2]])
+    assert store.repairs == [None]  # one check for the Index's lifetime while all succeed
+    store.fail = True
+    with pytest.raises(RuntimeError):
+        index.add_documents(DOCS[2:3])
+    store.fail = False
+    index.add_documents(DOCS[2:3])  # the failure may have torn objects: checked again
+    index.add_documents(DOCS[3:4])
+    assert store.repairs == [None, None]
+
+
 def test_single_embedder_instead_of_router(use: Embedder) -> None:
     store = MemoryStore([use.space()])
     Index(store, use).add_documents(DOCS)

@@ -154,6 +154,7 @@ class Index:
         if window <= 0:
             raise ValueError(f"window must be positive, got {window}")
         self.window = window
+        self._repaired: set[str | None] = set()  # tenants checked for torn writes
 
     def add_documents(
         self, documents: Sequence[Document], *, tenant: str | None = None, sync: bool = False
@@ -182,7 +183,25 @@ class Index:
                 stays whole, and running again converges.
         """
         docs = _check_documents(documents)
-        repaired = self.store.repair(tenant=tenant)  # torn writes of a crashed server
+        repaired = self._repair(tenant)
+        try:
+            return self._add(docs, tenant, sync, repaired)
+        except BaseException:
+            self._repaired.discard(tenant)  # a failed write may have torn objects: check again
+            raise
+
+    def _repair(self, tenant: str | None) -> int:
+        """``Store.repair`` once per tenant, and again after a failed call (the
+        failure may have been a server crash that tore the objects in flight)."""
+        if tenant in self._repaired:
+            return 0
+        repaired = self.store.repair(tenant=tenant)
+        self._repaired.add(tenant)
+        return repaired
+
+    def _add(
+        self, docs: list[Document], tenant: str | None, sync: bool, repaired: int
+    ) -> IngestResult:
         plans = self._plan(docs, tenant)
         work = [p for p in plans if p.to_write]
         # route everything to write first: unsupported languages are reported once, and
@@ -215,7 +234,7 @@ class Index:
                 f"{len(empty)} document(s) had no text and were stored as zero chunks "
                 f"(old chunks removed): {empty[:10]}{' ...' if len(empty) > 10 else ''}",
                 EmptyDocumentWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
         return result
 
@@ -227,7 +246,7 @@ class Index:
         """
         if isinstance(keep, str):
             raise TypeError("sync takes a list of document ids, not one string")
-        self.store.repair(tenant=tenant)  # a torn chunk would survive its document's delete
+        self._repair(tenant)  # a torn chunk would survive its document's delete
         gone = sorted(self.store.document_ids(tenant=tenant) - set(keep))
         for start in range(0, len(gone), 500):
             self.store.delete_documents(gone[start : start + 500], tenant=tenant)
