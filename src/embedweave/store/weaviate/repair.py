@@ -13,6 +13,7 @@ re-indexing an object whose properties and vectors did not change. Deleting it b
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -30,24 +31,38 @@ def indexed_count(target: Any, call: Callable[..., Any]) -> int:
     return int(res.total_count or 0)
 
 
-def find_unindexed(target: Any, call: Callable[..., Any], *, page: int = SCAN_PAGE) -> list[str]:
-    """UUIDs of objects the cursor scan returns but the ``_id`` and ``document_id``
-    indexes together do not (objects without a document id are left alone)."""
+#: Seconds before suspects are checked again: an object another client is writing right
+#: now is in the object store a moment before its index entries; a torn one stays torn.
+SETTLE_SECONDS = 2.0
+
+
+def _unlisted(target: Any, call: Callable[..., Any], batch: list[tuple[str, str]]) -> list[str]:
+    """Those of ``(uuid, document_id)`` that the two filters together do not find."""
     from weaviate.classes.query import Filter as WFilter
 
+    uuids = [u for u, _ in batch]
+    docs = sorted({d for _, d in batch})
+    res = call(lambda: target.query.fetch_objects(
+        filters=WFilter.by_id().contains_any(uuids)
+        & WFilter.by_property("document_id").contains_any(docs),
+        limit=len(uuids), return_properties=[]), f"check {len(uuids)} objects")
+    seen = {str(o.uuid) for o in res.objects}
+    return [u for u in uuids if u not in seen]
+
+
+def find_unindexed(target: Any, call: Callable[..., Any], *, page: int = SCAN_PAGE,
+                   settle: float = SETTLE_SECONDS) -> list[str]:
+    """UUIDs of objects the cursor scan returns but the ``_id`` and ``document_id``
+    indexes together do not, still so ``settle`` seconds later (objects being written
+    by another client at that moment are indexed by then; objects without a document
+    id are left alone)."""
     objects = target.iterator(return_properties=["document_id"], cache_size=page)
-    torn: list[str] = []
+    suspects: list[tuple[str, str]] = []
     batch: list[tuple[str, str]] = []
 
     def check() -> None:
-        uuids = [u for u, _ in batch]
-        docs = sorted({d for _, d in batch})
-        res = call(lambda: target.query.fetch_objects(
-            filters=WFilter.by_id().contains_any(uuids)
-            & WFilter.by_property("document_id").contains_any(docs),
-            limit=len(uuids), return_properties=[]), f"check {len(uuids)} objects")
-        seen = {str(o.uuid) for o in res.objects}
-        torn.extend(u for u in uuids if u not in seen)
+        gone = set(_unlisted(target, call, batch))
+        suspects.extend(b for b in batch if b[0] in gone)
         batch.clear()
 
     while True:
@@ -61,6 +76,12 @@ def find_unindexed(target: Any, call: Callable[..., Any], *, page: int = SCAN_PA
             check()
     if batch:
         check()
+    if not suspects:
+        return []
+    time.sleep(settle)
+    torn: list[str] = []
+    for start in range(0, len(suspects), page):
+        torn += _unlisted(target, call, suspects[start:start + page])
     return torn
 
 
