@@ -3,12 +3,13 @@
 Weaviate writes an object in steps with a write-ahead log per step (object store,
 each inverted index, the vector index) and flushes those logs when a request
 completes. A server killed while a request is in flight can keep the object but not
-its ``document_id`` index entry (seen in the SIGKILL test: up to 5 of a 512-object
-request). Such an object counts and is returned by a cursor scan, but no filter finds
-it, so ``Index`` never lists it: a stale chunk of that kind is never deleted, and a
-missing one, rewritten with the same content, stays unindexed, because Weaviate skips
-re-indexing an object whose properties and vectors did not change. Deleting it by id
-(through the object store) lets the next write store it whole.
+its ``document_id`` index entry (seen in the SIGKILL test: 5 of a 512-object
+request in one CI run, 37 in a run here). Such an object counts and is returned by
+a cursor scan, but no filter finds it, so ``Index`` never lists it: a stale chunk of
+that kind is never deleted, and a missing one, rewritten with the same content,
+stays unindexed, because Weaviate skips re-indexing an object whose properties and
+vectors did not change. Deleting it by id (through the object store) lets the next
+write store it whole.
 """
 
 from __future__ import annotations

@@ -415,7 +415,8 @@ class WeaviateStore(Store):
         without its ``document_id`` index entry (or vector): invisible to listing and
         filters, and not re-indexed when rewritten unchanged (``store.weaviate.repair``).
         Two counts when nothing is wrong; a cursor scan of the collection when they
-        differ. ``Index`` calls this before planning each ingest.
+        differ. ``Index`` calls this once per tenant before planning, and again after a
+        failed call.
         """
         if not self._readable(tenant):
             return 0
