@@ -75,6 +75,20 @@ def multilingual() -> dict[str, Any]:
     }
 
 
+@pytest.fixture(scope="session")
+def scifact_reranker() -> Path:
+    """A SciFact-trained cross-encoder built here with the quick recipe, by path.
+
+    Tests need *a* reranker trained on SciFact claims, not the best one: ``QUICK_CONFIG``
+    trains in minutes on a CPU (once per cache) where ``scifact-minilm`` takes half an
+    hour, which would not fit a cold ``make test``. Benchmarks and examples use the
+    full model.
+    """
+    from embedweave.train import QUICK_CONFIG, build_scifact_reranker
+
+    return build_scifact_reranker(QUICK_CONFIG)
+
+
 @pytest.fixture
 def collection_name() -> str:
     """A fresh collection name per test."""
@@ -92,8 +106,8 @@ def pytest_terminal_summary(terminalreporter: object) -> None:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """``slow`` tests may train the default reranker on first use (tens of minutes on a
-    cold cache, 2 CPU cores): give them an hour instead of the suite's 15-minute limit."""
+    """``slow`` tests may train the quick SciFact reranker on first use (minutes on a cold
+    cache, 2 CPU cores): give them an hour instead of the suite's 15-minute limit."""
     for item in items:
         if item.get_closest_marker("slow") and not item.get_closest_marker("timeout"):
             item.add_marker(pytest.mark.timeout(3600))

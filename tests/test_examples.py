@@ -89,13 +89,10 @@ def test_matryoshka_tradeoff_prints_table_and_plot(weaviate_server, tmp_path) ->
 
 
 @pytest.mark.slow
-def test_rerank_moves_hits_with_the_scifact_reranker(weaviate_server) -> None:
-    """Uses the cached scifact-minilm reranker; builds it first if missing (minutes)."""
-    from embedweave.train import build_scifact_reranker
-
-    build_scifact_reranker()
-    out = run_example(weaviate_server, "rerank", timeout=600)
-    assert "reranker: " in out
+def test_rerank_moves_hits_with_the_scifact_reranker(weaviate_server, scifact_reranker) -> None:
+    """The example with a SciFact cross-encoder trained here (the quick recipe, by path)."""
+    out = run_example(weaviate_server, "rerank", "--model", str(scifact_reranker), timeout=600)
+    assert f"reranker: {scifact_reranker}" in out
     before = re.search(r"first stage \(MiniLM\):\s+MRR@10 ([\d.]+)", out)
     after = re.search(r"after reranking:\s+MRR@10 ([\d.]+)", out)
     assert before and after and float(before.group(1)) > 50

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,16 +15,18 @@ from embedweave.eval.beir import load_scifact
 from embedweave.eval.metrics import mrr_at_k
 from embedweave.rerank import Reranker, TruncationWarning
 from embedweave.rerank.blend import minmax
+from embedweave.rerank.named import record_named
 from embedweave.train import (
     DEFAULT_BLEND,
-    DEFAULT_CONFIG,
+    QUICK_CONFIG,
     SCIFACT_RERANKER,
     bm25_candidates,
-    build_scifact_reranker,
 )
 from embedweave.types import Chunk, Hit
 
-pytestmark = pytest.mark.slow  # the first run builds scifact-minilm (minutes on CPU)
+# The first run builds the quick SciFact recipe (minutes on CPU; the ``scifact_reranker``
+# fixture); ``scifact-minilm`` itself is the same code with a longer recipe.
+pytestmark = pytest.mark.slow
 
 CLAIM = "Vitamin D supplementation reduces the risk of hip fractures in elderly people."
 TEXTS = [
@@ -35,29 +38,36 @@ TEXTS = [
 
 
 @pytest.fixture(scope="module")
-def reranker() -> Reranker:
-    build_scifact_reranker()  # once per cache and recipe
-    return Reranker(SCIFACT_RERANKER, device="cpu")
+def reranker(scifact_reranker: Path) -> Reranker:
+    """The SciFact model blended as ``Reranker("scifact-minilm")`` blends by default."""
+    return Reranker(scifact_reranker, device="cpu", blend=DEFAULT_BLEND)
 
 
 def _hits(texts: list[str]) -> list[Hit]:
     return [Hit(Chunk("d", i, t), score=10.0 - i, spaces=("bm25",)) for i, t in enumerate(texts)]
 
 
-def test_scifact_minilm_is_the_reranker_trained_here(reranker: Reranker) -> None:
-    assert reranker.model_name == str(build_scifact_reranker())
+def test_the_name_loads_the_recorded_model_blended(
+    scifact_reranker: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EMBEDWEAVE_CACHE_DIR", str(tmp_path))  # the user's record untouched
+    record_named(SCIFACT_RERANKER, scifact_reranker, QUICK_CONFIG.fingerprint())
+    named = Reranker(SCIFACT_RERANKER, device="cpu")
+    assert named.model_name == str(scifact_reranker.resolve())
     # used at the length it was trained at, not the 512 asked by default
-    assert reranker.max_length == DEFAULT_CONFIG.max_length < 512
+    assert named.max_length == QUICK_CONFIG.max_length < 512
     # blended with the first stage by default; the same model by path is not
-    assert reranker.blend == DEFAULT_BLEND
-    assert Reranker(build_scifact_reranker(), device="cpu").blend is None
+    assert named.blend == DEFAULT_BLEND
+    by_path = Reranker(scifact_reranker, device="cpu")
+    assert by_path.blend is None and by_path.max_length == QUICK_CONFIG.max_length
 
 
-def test_relevant_text_first_and_contract_kept(reranker: Reranker) -> None:
+def test_relevant_text_first_and_contract_kept(reranker: Reranker, scifact_reranker: Path
+                                              ) -> None:
     hits = _hits(TEXTS)
     raw = reranker.score(CLAIM, TEXTS)
     # the model alone puts the relevant text first
-    alone = Reranker(SCIFACT_RERANKER, device="cpu", blend=None).rerank(CLAIM, hits)
+    alone = Reranker(scifact_reranker, device="cpu", blend=None).rerank(CLAIM, hits)
     assert alone[0].chunk.index == 1 and int(np.argmax(raw)) == 1
     for h in alone:
         assert h.score == h.rerank_score == pytest.approx(raw[h.chunk.index])
@@ -74,8 +84,8 @@ def test_relevant_text_first_and_contract_kept(reranker: Reranker) -> None:
     assert [h.score for h in hits] == [10.0, 9.0, 8.0]  # inputs untouched
 
 
-def test_top_n_threshold_and_overrides() -> None:
-    rr = Reranker(SCIFACT_RERANKER, device="cpu", top_n=1, normalize=True)
+def test_top_n_threshold_and_overrides(scifact_reranker: Path) -> None:
+    rr = Reranker(scifact_reranker, device="cpu", blend=DEFAULT_BLEND, top_n=1, normalize=True)
     assert len(rr.rerank(CLAIM, _hits(TEXTS))) == 1
     assert len(rr.rerank(CLAIM, _hits(TEXTS), top_n=3)) == 3
     scores = sorted(rr.score(CLAIM, TEXTS), reverse=True)
@@ -85,18 +95,19 @@ def test_top_n_threshold_and_overrides() -> None:
     assert rr.rerank(CLAIM, _hits(TEXTS), score_threshold=1.0) == []
 
 
-def test_normalize_is_the_sigmoid_of_the_logits(reranker: Reranker) -> None:
+def test_normalize_is_the_sigmoid_of_the_logits(reranker: Reranker, scifact_reranker: Path
+                                                ) -> None:
     raw = reranker.score(CLAIM, TEXTS)
-    norm = Reranker(SCIFACT_RERANKER, device="cpu", normalize=True).score(CLAIM, TEXTS)
+    norm = Reranker(scifact_reranker, device="cpu", normalize=True).score(CLAIM, TEXTS)
     assert np.allclose(norm, 1 / (1 + np.exp(-raw)), atol=1e-5)
     assert ((norm > 0) & (norm < 1)).all()
 
 
-def test_ties_keep_first_stage_order_and_earlier_stage_values() -> None:
+def test_ties_keep_first_stage_order_and_earlier_stage_values(scifact_reranker: Path) -> None:
     same = "Hip fractures fell with vitamin D in elderly people."
     hits = _hits([same, TEXTS[0], same])
     hits[2] = dataclasses.replace(hits[2], first_stage_score=0.5, first_stage_rank=7)
-    out = Reranker(SCIFACT_RERANKER, device="cpu", blend=None).rerank(CLAIM, hits)
+    out = Reranker(scifact_reranker, device="cpu", blend=None).rerank(CLAIM, hits)
     assert [h.chunk.index for h in out[:2]] == [0, 2]
     assert (out[1].first_stage_score, out[1].first_stage_rank) == (0.5, 7)
 
@@ -110,13 +121,13 @@ async def test_concurrent_async_calls_match_sync(reranker: Reranker) -> None:
         assert [h.score for h in asyn] == pytest.approx([h.score for h in sync], abs=1e-5)
 
 
-def test_truncation_is_reported() -> None:
-    rr = Reranker(SCIFACT_RERANKER, device="cpu", max_length=48)
+def test_truncation_is_reported(scifact_reranker: Path) -> None:
+    rr = Reranker(scifact_reranker, device="cpu", blend=DEFAULT_BLEND, max_length=48)
     with pytest.warns(TruncationWarning, match=r"1 of 2 .* exceed max_length=48"):
         rr.rerank(CLAIM, _hits(["short text", " ".join(["fracture"] * 100)]))
 
 
-def test_bad_arguments_are_named(reranker: Reranker, tmp_path) -> None:
+def test_bad_arguments_are_named(reranker: Reranker, scifact_reranker: Path, tmp_path) -> None:
     assert reranker.rerank(CLAIM, []) == []
     with pytest.raises(ValueError, match="non-empty query"):
         reranker.rerank("  ", _hits(TEXTS))
@@ -127,17 +138,17 @@ def test_bad_arguments_are_named(reranker: Reranker, tmp_path) -> None:
     with pytest.raises(ValueError, match="backend='cohere' only"):
         Reranker(api_key="k")
     with pytest.raises(ValueError, match="position embeddings"):
-        Reranker(SCIFACT_RERANKER, device="cpu", max_length=1024)
+        Reranker(scifact_reranker, device="cpu", blend=DEFAULT_BLEND, max_length=1024)
     with pytest.raises(ModelNotAvailableError, match="does not exist"):
         Reranker(tmp_path / "missing")
     with pytest.raises(ModelNotAvailableError, match="could not be loaded"):
         Reranker("embedweave-test/no-such-cross-encoder")
 
 
-def test_multi_label_models_are_refused(tmp_path) -> None:
+def test_multi_label_models_are_refused(scifact_reranker: Path, tmp_path) -> None:
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    src = build_scifact_reranker()
+    src = scifact_reranker
     AutoModelForSequenceClassification.from_pretrained(
         src, num_labels=3, ignore_mismatched_sizes=True
     ).save_pretrained(tmp_path)

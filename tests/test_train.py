@@ -15,7 +15,9 @@ from embedweave import cli
 from embedweave.eval.beir import load_scifact
 from embedweave.rerank import Reranker
 from embedweave.train import (
+    DEFAULT_CONFIG,
     MANIFEST,
+    QUICK_CONFIG,
     RerankerTrainConfig,
     base_model_path,
     bm25_candidates,
@@ -24,6 +26,7 @@ from embedweave.train import (
     is_trained,
     mine_groups,
     negative_candidates,
+    scifact_reranker_path,
     title_dataset,
     train_reranker,
 )
@@ -119,24 +122,32 @@ def test_fingerprint_follows_the_recipe():
 
 
 @pytest.mark.slow
-def test_default_reranker_is_trained_once_and_cached():
-    path = build_scifact_reranker()  # trains when the cache is empty (minutes on CPU)
-    assert is_trained(path)
-    assert RerankerTrainConfig().fingerprint() in path.name
+def test_a_scifact_recipe_is_trained_once_and_cached(scifact_reranker, tmp_path, monkeypatch):
+    path = scifact_reranker  # build_scifact_reranker(QUICK_CONFIG): trained on first use
+    assert is_trained(path) and path == scifact_reranker_path(QUICK_CONFIG)
+    assert QUICK_CONFIG.fingerprint() in path.name
+    assert QUICK_CONFIG.fingerprint() != DEFAULT_CONFIG.fingerprint()
     manifest = json.loads((path / MANIFEST).read_text())
-    assert manifest["train_claims"] == 809
-    # the listwise loss starts near chance (ln 4 for 1 positive + 3 negatives) and falls
+    assert manifest["train_claims"] == 809 and manifest["config"]["epochs"] == 1
+    # the listwise loss starts near chance (ln 5 for 1 positive + 3 hard + 1 in-batch
+    # negative) and falls
     assert manifest["loss_last_50"] < manifest["loss_first_50"] - 0.3
-    assert build_scifact_reranker() == path
+    assert build_scifact_reranker(QUICK_CONFIG) == path  # cached: no second training
+    # only the default recipe is scifact-minilm: the quick one leaves the name alone
+    monkeypatch.setenv("EMBEDWEAVE_CACHE_DIR", str(tmp_path))
+    (tmp_path / "rerankers").mkdir()
+    (tmp_path / "rerankers" / path.name).symlink_to(path, target_is_directory=True)
+    assert build_scifact_reranker(QUICK_CONFIG) == tmp_path / "rerankers" / path.name
+    assert not (tmp_path / "rerankers" / "scifact-minilm.json").exists()
 
 
 @pytest.mark.slow
-def test_cli_reports_the_cached_reranker(capsys):
-    path = build_scifact_reranker()
-    assert cli.main(["train", "reranker", "--json"]) == 0
+def test_cli_reports_the_cached_reranker(scifact_reranker, capsys):
+    assert cli.main(["train", "reranker", "--quick", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["path"] == str(path) and out["train_claims"] == 809
-    assert cli.main(["train-reranker", "--json"]) == 0  # the one-word spelling
+    assert out["path"] == str(scifact_reranker) and out["train_claims"] == 809
+    assert out["config"] == dataclasses.asdict(QUICK_CONFIG) | {"miners": ["bm25"]}
+    assert cli.main(["train-reranker", "--quick", "--json"]) == 0  # the one-word spelling
     assert json.loads(capsys.readouterr().out) == out
 
 

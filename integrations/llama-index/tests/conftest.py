@@ -106,18 +106,18 @@ def embed_model() -> Any:
 
 
 @pytest.fixture(scope="session")
-def rerank() -> Any:
-    """The ``scifact-minilm`` cross-encoder built here (SciFact-trained MiniLM), top 2.
+def rerank(scifact_reranker: Any) -> Any:
+    """A SciFact-trained cross-encoder built here, blended as ``scifact-minilm`` is, top 2.
 
-    The first use on a machine trains and caches it (minutes on a CPU): tests using it
-    are marked ``slow``.
+    The quick SciFact recipe (the root ``scifact_reranker`` fixture): the first use on a
+    machine trains and caches it (minutes on a CPU), so tests using it are ``slow``.
     """
     from llama_index.postprocessor.embedweave_rerank import EmbedweaveRerank
 
-    from embedweave.train import SCIFACT_RERANKER, build_scifact_reranker
+    from embedweave.rerank import Reranker
+    from embedweave.train import DEFAULT_BLEND
 
-    build_scifact_reranker()
-    return EmbedweaveRerank(model=SCIFACT_RERANKER, top_n=2)
+    return EmbedweaveRerank(reranker=Reranker(scifact_reranker, blend=DEFAULT_BLEND), top_n=2)
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,7 @@
 """``EmbedweaveRerank`` over real cross-encoders (no mocks).
 
 Mechanics (order, scores, events, thresholds) use a seeded MiniLM cross-encoder; the
-relevance check uses embedweave's trained default reranker (``slow``: trained on first use).
+relevance check uses a SciFact cross-encoder trained here (``slow``: trained on first use).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 from llama_index.postprocessor.embedweave_rerank import EmbedweaveRerank
 
 from embedweave.rerank import Reranker
-from embedweave.train import DEFAULT_BLEND, SCIFACT_RERANKER, build_scifact_reranker
+from embedweave.train import DEFAULT_BLEND
 
 QUERY = "Which pigment absorbs red and blue light in plants?"
 TEXTS = [
@@ -50,13 +50,15 @@ def test_returns_the_core_rerankers_order_and_keeps_retrieval_score(
 
 
 @pytest.mark.slow
-def test_default_reranker_lifts_the_relevant_node(rerank: EmbedweaveRerank) -> None:
-    assert rerank.reranker.model_name == str(build_scifact_reranker())
+def test_scifact_reranker_lifts_the_relevant_node(
+    rerank: EmbedweaveRerank, scifact_reranker: Any
+) -> None:
+    assert rerank.reranker.model_name == str(scifact_reranker)
     assert rerank.reranker.blend == DEFAULT_BLEND  # blended with the retrieval scores
     out = rerank.postprocess_nodes(_nodes(), query_str=QUERY)  # top 2 of 5
     assert f"n{RELEVANT}" in [n.node.node_id for n in out]  # up from 3rd
     # the model alone puts it first
-    alone = EmbedweaveRerank(reranker=Reranker(SCIFACT_RERANKER, blend=None), top_n=2)
+    alone = EmbedweaveRerank(reranker=Reranker(scifact_reranker, blend=None), top_n=2)
     assert alone.postprocess_nodes(_nodes(), query_str=QUERY)[0].node.node_id == f"n{RELEVANT}"
 
 

@@ -23,6 +23,10 @@ def register(sub: Any) -> None:
                        help="train into this folder instead of the cache")
         r.add_argument("--device", default=None,
                        help="torch device for --output (default: cuda if present)")
+        r.add_argument("--quick", action="store_true",
+                       help="the quick recipe (BM25 negatives, 1 epoch, 128 tokens: minutes, "
+                       "lower quality; for smoke tests). Load it by the printed path; it is "
+                       "not registered as scifact-minilm")
         r.add_argument("--json", action="store_true",
                        help="print the training manifest as JSON")
         r.set_defaults(func=_reranker)
@@ -56,14 +60,21 @@ def register(sub: Any) -> None:
 
 
 def _reranker(args: argparse.Namespace) -> int:
-    from embedweave.train import MANIFEST, build_scifact_reranker, train_reranker
+    from embedweave.train import (
+        DEFAULT_CONFIG,
+        MANIFEST,
+        QUICK_CONFIG,
+        build_scifact_reranker,
+        train_reranker,
+    )
 
+    config = QUICK_CONFIG if args.quick else DEFAULT_CONFIG
     if args.output is None:
         if args.device is not None:
             raise SystemExit("embedweave train-reranker: --device needs --output")
-        path = build_scifact_reranker()
+        path = build_scifact_reranker(config)
     else:
-        path = train_reranker(args.output, device=args.device, show_progress=True)
+        path = train_reranker(args.output, config, device=args.device, show_progress=True)
     manifest = json.loads((path / MANIFEST).read_text())
     if args.json:
         print(json.dumps({"path": str(path), **manifest}))
