@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -159,6 +160,32 @@ def test_repair_leaves_a_healthy_collection_whole(store: CountingStore, embedder
     assert store.count() == total
     res = Index(store, embedder, CHUNKER, window=16).add_documents(corpus(30))
     assert res.chunks_repaired == 0 and res.unchanged == 30 and res.chunks_written == 0
+
+
+def test_repair_rechecks_suspects_before_deleting(store: CountingStore, embedder: Embedder,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """An object another client is writing shows up in the scan a moment before its index
+    entries; repair waits and looks again, so such an object is never deleted."""
+    from embedweave.store.weaviate import repair
+
+    Index(store, embedder, CHUNKER, window=16).add_documents(corpus(6))
+    total = store.count()
+    real = repair._unlisted
+    calls: list[int] = []
+
+    def in_flight_at_first(target: Any, call: Any, batch: list[tuple[str, str]]) -> list[str]:
+        calls.append(len(batch))
+        if len(calls) == 1:  # the scan's check: every object looks unindexed
+            return [u for u, _ in batch]
+        return real(target, call, batch)  # the recheck sees what the server has
+
+    monkeypatch.setattr(repair, "_unlisted", in_flight_at_first)
+    monkeypatch.setattr(repair, "indexed_count", lambda *a: total - 1)
+    started = time.monotonic()
+    assert store.repair() == 0
+    assert calls == [total, total]  # one scan check, one recheck of all suspects
+    assert time.monotonic() - started >= repair.SETTLE_SECONDS  # the recheck waited
+    assert store.count() == total
 
 
 def test_failed_reingest_keeps_old_version_and_rerun_converges(store: CountingStore,

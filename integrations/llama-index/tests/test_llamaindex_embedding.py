@@ -29,7 +29,8 @@ def test_sync_hooks_return_the_core_embedder_vectors(embed_model: EmbedweaveEmbe
     batch = embed_model.get_text_embedding_batch(TEXTS)
     ref = core.embed_documents(TEXTS)
     np.testing.assert_allclose(batch, ref, atol=1e-5)
-    np.testing.assert_allclose(one, ref[0], atol=1e-5)
+    # the same call to the core (under bf16 a text's vector moves with its batch's padding)
+    np.testing.assert_allclose(one, core.embed_documents(TEXTS[:1])[0], atol=1e-5)
     assert np.linalg.norm(batch[1]) == pytest.approx(1.0, abs=1e-4)
     # The query is closest to the HNSW text.
     assert int(np.argmax(np.asarray(batch) @ np.asarray(q))) == 0
@@ -90,7 +91,8 @@ async def test_async_hooks_match_sync(embed_model: EmbedweaveEmbedding) -> None:
     batch = await embed_model.aget_text_embedding_batch(TEXTS)
     ref = embed_model.embedder.embed_documents(TEXTS)
     np.testing.assert_allclose(batch, ref, atol=1e-5)
-    np.testing.assert_allclose(one, ref[1], atol=1e-5)
+    np.testing.assert_allclose(one, embed_model.embedder.embed_documents(TEXTS[1:2])[0],
+                               atol=1e-5)
 
 
 @pytest.mark.asyncio

@@ -15,6 +15,7 @@ and async callers share one code path; each event loop gets its own async client
 from __future__ import annotations
 
 import asyncio
+import platform
 import random
 import threading
 import weakref
@@ -269,6 +270,11 @@ class ApiBackend:
         # build TLS contexts on construction (seconds on a busy machine), which must not
         # happen on the caller's event loop. The first caller's loop takes this client.
         self._spare: Any = self._new_client()
+        # The SDKs describe the machine in a header of their first request; the processor
+        # field of ``platform.uname()`` runs ``uname -p`` in a subprocess (once per
+        # process, then cached): 0.5 s of a blocked loop in a cold test run. Do it here.
+        platform.uname().processor  # noqa: B018 - computed for its cache
+        platform.platform()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({str(self.name)!r}, url={self.url!r})"
