@@ -80,8 +80,8 @@ def scifact_reranker() -> Path:
     """A SciFact-trained cross-encoder built here with the quick recipe, by path.
 
     Tests need *a* reranker trained on SciFact claims, not the best one: ``QUICK_CONFIG``
-    trains in minutes on a CPU (once per cache) where ``scifact-minilm`` takes half an
-    hour, which would not fit a cold ``make test``. Benchmarks and examples use the
+    trains in minutes on a CPU (once per cache) where ``scifact-minilm`` takes 14-30
+    minutes, which would not fit a cold ``make test``. Benchmarks and examples use the
     full model.
     """
     from embedweave.train import QUICK_CONFIG, build_scifact_reranker

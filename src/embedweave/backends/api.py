@@ -272,7 +272,8 @@ class ApiBackend:
         self._spare: Any = self._new_client()
         # The SDKs describe the machine in a header of their first request; the processor
         # field of ``platform.uname()`` runs ``uname -p`` in a subprocess (once per
-        # process, then cached): 0.5 s of a blocked loop in a cold test run. Do it here.
+        # process, then cached), on the caller's loop: the likely cause of a 0.49 s stall
+        # seen once in a cold test run (8-13 ms on an idle machine). Do it here.
         platform.uname().processor  # noqa: B018 - computed for its cache
         platform.platform()
 
