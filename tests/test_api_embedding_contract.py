@@ -523,3 +523,30 @@ async def test_async_path_uses_the_cache_too(tmp_path: Path) -> None:
         np.testing.assert_array_equal(one[[1, 0]], two)
     finally:
         s.close()
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["pybase64", "stdlib"])
+def test_base64_rows_decode_alike_with_or_without_pybase64(
+    fast: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pybase64 is an optional speed-up: without it the stdlib path gives the same rows
+    and the same error on a broken answer."""
+    import base64
+
+    from embedweave.backends.api import ProviderFailure
+    from embedweave.backends.openai import b64decode, parse_openai
+
+    if not fast:
+        monkeypatch.setitem(sys.modules, "pybase64", None)  # import now fails
+    rows = np.arange(12, dtype="<f4").reshape(3, 4)
+    data = [{"index": i, "embedding": base64.b64encode(rows[i].tobytes()).decode()}
+            for i in (2, 0, 1)]
+    reply = parse_openai({"data": data, "usage": {"prompt_tokens": 7}}, 3)
+    np.testing.assert_array_equal(reply.vectors, rows)
+    assert reply.tokens == 7
+    with pytest.raises(ValueError):
+        b64decode("abc")  # bad padding
+    broken = [dict(data[0], embedding="abc"), *data[1:]]
+    with pytest.raises(ProviderFailure, match="not base64"):
+        parse_openai({"data": broken}, 3)
+

@@ -280,3 +280,22 @@ def test_flat_space_beside_hnsw_for_funnel(weaviate_server, collection_name):
     finally:
         s.drop()
         s.close()
+
+
+@pytest.mark.parametrize("hnsw", [
+    HnswConfig(),
+    HnswConfig(ef_construction=48, max_connections=20, dynamic_ef_min=64,
+               dynamic_ef_max=300, dynamic_ef_factor=5),
+], ids=["defaults", "custom"])
+def test_hnsw_settings_reach_the_live_collection(weaviate_server, collection_name, hnsw):
+    """What ``HnswConfig`` says (defaults included) is what the server builds with."""
+    s = WeaviateStore(collection_name, [SPACE], server=weaviate_server, hnsw=hnsw)
+    try:
+        cfg = s._collection.config.get().vector_config["dense"].vector_index_config
+        got = (cfg.ef, cfg.ef_construction, cfg.max_connections, cfg.dynamic_ef_min,
+               cfg.dynamic_ef_max, cfg.dynamic_ef_factor)
+        assert got == (hnsw.ef, hnsw.ef_construction, hnsw.max_connections,
+                       hnsw.dynamic_ef_min, hnsw.dynamic_ef_max, hnsw.dynamic_ef_factor)
+    finally:
+        s.drop()
+        s.close()

@@ -38,15 +38,15 @@ def loads(content: bytes) -> Any:
 
 
 def b64decode(value: str) -> bytes:
-    """Base64 -> bytes, with pybase64 (SIMD) when installed: a 17 MB row block ~6x faster."""
+    """Base64 -> bytes, with pybase64 (SIMD) when installed: a 17 MB row block ~6x faster.
+
+    Both raise ``binascii.Error`` (a ``ValueError``) on bad input, as callers expect.
+    """
     try:
         import pybase64
     except ImportError:
         return base64.b64decode(value)
-    try:
-        return pybase64.b64decode(value)
-    except (ValueError, TypeError) as exc:  # binascii.Error is a ValueError
-        raise ValueError(str(exc)) from exc
+    return pybase64.b64decode(value)
 
 
 def httpx_response() -> Any:
