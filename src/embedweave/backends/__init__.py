@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 import weakref
-from typing import Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -54,7 +54,10 @@ def pick_device(device: str | None = None) -> str:
     return "cpu"
 
 
-_LOADED: weakref.WeakValueDictionary[tuple[str, str, str, bool], Backend] = (
+Runtime = Literal["torch", "openvino"]
+"""What runs a sentence-transformers model: PyTorch, or OpenVINO on CPU (``backends.openvino``)."""
+
+_LOADED: weakref.WeakValueDictionary[tuple[str, str, str, bool, str], Backend] = (
     weakref.WeakValueDictionary()
 )
 _LOCK = threading.Lock()
@@ -66,6 +69,7 @@ def load_backend(
     *,
     fp16: bool | None = None,
     trust_remote_code: bool = False,
+    runtime: Runtime = "torch",
 ) -> Backend:
     """Load a model, reusing one already loaded in this process for the same device.
 
@@ -74,21 +78,36 @@ def load_backend(
         device: ``None`` picks cuda > mps > cpu.
         fp16: Half precision weights; ``None`` means on CUDA only.
         trust_remote_code: Allow model code from the model folder (sentence-transformers).
+        runtime: ``torch``, or ``openvino`` (sentence-transformers transformer models on
+            CPU; ``device=None`` means CPU there).
     """
+    if runtime not in ("torch", "openvino"):
+        raise ValueError(f"runtime must be 'torch' or 'openvino', got {runtime!r}")
+    if runtime == "openvino" and spec.backend != ST_BACKEND:
+        raise ValueError(
+            f"runtime='openvino' runs sentence-transformers models; {spec.name!r} does not "
+            "(use runtime='torch')"
+        )
     if spec.backend == USE_BACKEND:
         if device is not None and device != "cpu":
             raise ValueError(f"model {spec.name!r} runs on numpy (CPU) only, not {device!r}")
         dev, half = "cpu", False
     else:
-        dev = pick_device(device)
+        dev = pick_device(device or ("cpu" if runtime == "openvino" else None))
         half = dev.startswith("cuda") if fp16 is None else bool(fp16)
-    key = (spec.fingerprint, spec.path, dev, half)
+    key = (spec.fingerprint, spec.path, dev, half, runtime)
     with _LOCK:
         found = _LOADED.get(key)
         if found is not None:
             return found
         backend: Backend
-        if spec.backend == ST_BACKEND:
+        if spec.backend == ST_BACKEND and runtime == "openvino":
+            from embedweave.backends.openvino import OpenVINOBackend
+
+            backend = OpenVINOBackend.load(
+                spec, dev, fp16=half, trust_remote_code=trust_remote_code
+            )
+        elif spec.backend == ST_BACKEND:
             from embedweave.backends.sentence_transformer import SentenceTransformerBackend
 
             backend = SentenceTransformerBackend.load(
@@ -104,4 +123,4 @@ def load_backend(
         return backend
 
 
-__all__ = ["Backend", "load_backend", "pick_device"]
+__all__ = ["Backend", "Runtime", "load_backend", "pick_device"]

@@ -1,0 +1,132 @@
+"""Embedder(runtime="openvino"): the same model's vectors, run by OpenVINO on CPU."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from embedweave.backends import load_backend
+from embedweave.backends.openvino import OpenVINOBackend
+from embedweave.embedding import Embedder
+from embedweave.errors import ModelNotAvailableError
+from embedweave.models import resolve_model
+from embedweave.precision import bf16_native
+
+# lengths from 1 to ~300 tokens, so length sorting reorders them and the longest truncate
+TEXTS = [
+    "p53",
+    "Insulin resistance in skeletal muscle precedes type 2 diabetes. " * 3,
+    "What causes insulin resistance?",
+    "Mitochondrial DNA mutations accumulate with age in human colonic crypts. " * 30,
+    "CRISPR",
+    "Vitamin D supplementation and the risk of fractures in older adults: a trial. " * 6,
+    "Neutrophils",
+    "Statins lower LDL cholesterol.",
+]
+
+
+@pytest.fixture(scope="module")
+def fp32() -> Embedder:
+    return Embedder("minilm", device="cpu", precision="fp32")
+
+
+@pytest.fixture(scope="module")
+def ov() -> Embedder:
+    return Embedder("minilm", runtime="openvino", batch_size=3)  # several queued batches
+
+
+def test_openvino_vectors_are_the_torch_vectors_in_input_order(
+    ov: Embedder, fp32: Embedder
+) -> None:
+    assert ov.runtime == "openvino" and ov.device == "cpu"
+    assert ov.precision == ("bf16" if bf16_native("cpu") else "fp32")
+    assert ov.fingerprint == fp32.fingerprint and ov.space() == fp32.space()
+    with pytest.warns(UserWarning, match="truncated"):
+        a = ov.embed_documents(TEXTS)
+    with pytest.warns(UserWarning, match="truncated"):
+        b = fp32.embed_documents(TEXTS)
+    assert a.dtype == np.float32 and a.shape == (len(TEXTS), 384)
+    cos = np.sum(a * b, axis=1)
+    assert cos.min() >= 0.9999, cos  # a misplaced row would be far below
+    # each text's nearest fp32 vector is its own (the rows were put back in order)
+    assert list(np.argmax(a @ b.T, axis=1)) == list(range(len(TEXTS)))
+    exact = Embedder("minilm", runtime="openvino", precision="fp32", batch_size=5)
+    assert exact.precision == "fp32"
+    with pytest.warns(UserWarning, match="truncated"):
+        c = exact.embed_documents(TEXTS)
+    assert np.sum(c * b, axis=1).min() >= 0.99999
+
+
+def test_openvino_applies_prompts_like_torch(fp32: Embedder) -> None:
+    ov = Embedder("minilm", runtime="openvino", query_prompt="query: ")
+    torch_p = Embedder("minilm", device="cpu", precision="fp32", query_prompt="query: ")
+    q = "what lowers cholesterol"
+    with_prompt = ov.embed_query(q)
+    assert float(with_prompt @ torch_p.embed_query(q)) >= 0.9999
+    # the prompt changed the vector: it is not the plain query's
+    assert float(with_prompt @ fp32.embed_query(q)) < 0.999
+
+
+def test_openvino_ir_is_converted_once_and_read_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import openvino
+
+    monkeypatch.setenv("EMBEDWEAVE_CACHE_DIR", str(tmp_path))
+    spec = resolve_model("minilm")
+    first = OpenVINOBackend.load(spec, "cpu")
+    saved = list(tmp_path.glob("openvino/*/model.xml"))
+    assert len(saved) == 1 and saved[0].with_suffix(".bin").stat().st_size > 80e6  # fp32
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("converted again instead of reading the saved IR")
+
+    monkeypatch.setattr(openvino, "convert_model", refuse)
+    second = OpenVINOBackend.load(spec, "cpu")
+    args = {"prompt": "", "batch_size": 2, "show_progress": False}
+    np.testing.assert_allclose(
+        second.encode(TEXTS[:3], **args), first.encode(TEXTS[:3], **args), atol=1e-6
+    )
+
+
+def test_a_failure_inside_the_queue_reaches_the_caller(monkeypatch: pytest.MonkeyPatch) -> None:
+    backend = load_backend(resolve_model("minilm"), runtime="openvino")
+    assert isinstance(backend, OpenVINOBackend)
+
+    class Broken:
+        def __call__(self, features: object) -> object:
+            raise RuntimeError("pooling failed")
+
+    monkeypatch.setattr(backend, "_after", [Broken()])
+    with pytest.raises(RuntimeError, match="pooling failed"):
+        backend.encode(TEXTS, prompt="", batch_size=2, show_progress=False)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"model": "wordllama-256"}, "runs transformer models; 'wordllama-256'"),
+        ({"model": "use-multilingual"}, "runs sentence-transformers models; 'use-multilingual'"),
+        ({"model": "openai:text-embedding-3-small", "api_key": "k"}, "runtime do not apply"),
+        ({"model": "minilm", "device": "cuda"}, "runs on the CPU, not 'cuda'"),
+        ({"model": "minilm", "precision": "fp16"}, "takes precision 'auto', 'bf16' or 'fp32'"),
+    ],
+)
+def test_openvino_refuses_what_it_cannot_run(kwargs: dict[str, str], message: str) -> None:
+    model = kwargs.pop("model")
+    with pytest.raises(ValueError, match=message):
+        Embedder(model, runtime="openvino", **kwargs)  # type: ignore[arg-type]
+
+
+def test_unknown_runtime_is_refused() -> None:
+    with pytest.raises(ValueError, match="runtime must be 'torch' or 'openvino', got 'onnx'"):
+        Embedder("minilm", runtime="onnx")  # type: ignore[arg-type]
+
+
+def test_missing_openvino_names_the_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "openvino", None)
+    with pytest.raises(ModelNotAvailableError, match=r"pip install 'embedweave\[openvino\]'"):
+        OpenVINOBackend.load(resolve_model("minilm"), "cpu")
