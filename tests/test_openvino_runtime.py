@@ -92,6 +92,22 @@ def test_openvino_ir_is_converted_once_and_read_back(
     )
 
 
+def test_a_damaged_ir_is_converted_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("EMBEDWEAVE_CACHE_DIR", str(tmp_path))
+    spec = resolve_model("minilm")
+    OpenVINOBackend.load(spec, "cpu")
+    (xml,) = tmp_path.glob("openvino/*/model.xml")
+    xml.write_text("<net>cut short")
+    with caplog.at_level("WARNING", logger="embedweave.backends.openvino"):
+        again = OpenVINOBackend.load(spec, "cpu")
+    assert "unreadable" in caplog.text and "converting again" in caplog.text
+    assert xml.read_text().startswith("<?xml")  # rewritten whole
+    vec = again.encode(["p53"], prompt="", batch_size=1, show_progress=False)
+    assert vec.shape == (1, 384) and np.isfinite(vec).all()
+
+
 def test_a_failure_inside_the_queue_reaches_the_caller(monkeypatch: pytest.MonkeyPatch) -> None:
     backend = load_backend(resolve_model("minilm"), runtime="openvino")
     assert isinstance(backend, OpenVINOBackend)

@@ -132,7 +132,11 @@ class OpenVINOBackend(SentenceTransformerBackend):
         folder = self._ir_dir()
         xml = folder / "model.xml"
         if xml.is_file():
-            return core.read_model(str(xml))
+            try:
+                return core.read_model(str(xml))
+            except Exception as exc:  # a damaged cache entry: convert it again
+                logger.warning("OpenVINO IR in %s unreadable (%s); converting again", folder, exc)
+                shutil.rmtree(folder, ignore_errors=True)
         import torch
 
         try:
@@ -140,9 +144,8 @@ class OpenVINOBackend(SentenceTransformerBackend):
                 # tracing notes about branches fixed at trace time: for encoders these are
                 # the causal and extra-padding checks, False for every input
                 warnings.simplefilter("ignore", torch.jit.TracerWarning)
-                warnings.filterwarnings(
-                    "ignore", message=r".*torch\.jit\.trace", category=FutureWarning
-                )
+                for note in (r".*torch\.jit\.trace", r".*is_gradient_checkpointing"):
+                    warnings.filterwarnings("ignore", message=note, category=FutureWarning)
                 ir = self._ov.convert_model(self._hf, example_input=self._example())
         except Exception as exc:
             raise ModelNotAvailableError(
