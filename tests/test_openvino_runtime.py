@@ -146,3 +146,24 @@ def test_missing_openvino_names_the_install(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setitem(sys.modules, "openvino", None)
     with pytest.raises(ModelNotAvailableError, match=r"pip install 'embedweave\[openvino\]'"):
         OpenVINOBackend.load(resolve_model("minilm"), "cpu")
+
+
+def test_embedweave_runtime_variable_is_the_default_where_it_applies(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from embedweave.routing import Router
+
+    monkeypatch.setenv("EMBEDWEAVE_RUNTIME", "openvino")
+    assert Embedder("minilm").runtime == "openvino"
+    # what the CLI builds: a router from --model
+    router = Router.from_settings(model="minilm")
+    (space,) = router.spaces
+    assert router.embedder(space).runtime == "openvino"
+    # a machine-wide preference: models it cannot run keep PyTorch, no error
+    assert Embedder("wordllama-256").runtime == "torch"
+    assert Embedder("minilm", runtime="torch").runtime == "torch"  # explicit wins
+    monkeypatch.setenv("EMBEDWEAVE_RUNTIME", "onnx")
+    with pytest.raises(ValueError, match="EMBEDWEAVE_RUNTIME must be 'torch' or 'openvino'"):
+        Embedder("minilm")
+    monkeypatch.delenv("EMBEDWEAVE_RUNTIME")
+    assert Embedder("minilm").runtime == "torch"

@@ -26,6 +26,7 @@ from embedweave.backends.api import ApiBackend, Kind
 from embedweave.backends.api_models import API_BACKEND, ApiModelName, parse_api_model
 from embedweave.cache import EmbeddingCache, sha256_text
 from embedweave.matryoshka import check_dims, l2_normalize, truncate
+from embedweave.model_spec import ST_BACKEND
 from embedweave.models import ModelSpec, resolve_model
 from embedweave.precision import use_bf16
 from embedweave.store.base import VectorSpace
@@ -133,8 +134,10 @@ class Embedder:
         runtime: What runs a local transformer model: ``torch`` (PyTorch), or
             ``openvino`` (CPU only, ``pip install 'embedweave[openvino]'``): the
             transformer converted once to OpenVINO IR (cached), bf16 where ``precision``
-            picks it; on a 2-core AMX CPU 1.6x the PyTorch bf16 speed
-            (docs/embedding.md). Same vectors' space either way.
+            picks it; on a 2-core AMX CPU 1.3x the PyTorch bf16 speed
+            (docs/embedding.md). Same vectors' space either way. ``None``:
+            ``$EMBEDWEAVE_RUNTIME`` (so the CLI and route tables follow it) where the
+            model and device can take it, else ``torch``.
         api_key: API models: the key; default ``$OPENAI_API_KEY`` / ``$CO_API_KEY`` /
             ``$VOYAGE_API_KEY``. Never shown in reprs, errors or records.
         base_url: API models: the API root, e.g. ``http://tei:8080/v1``; default
@@ -172,7 +175,7 @@ class Embedder:
         fp16: bool | None = None,
         precision: EmbedPrecision = "auto",
         trust_remote_code: bool = False,
-        runtime: Runtime = "torch",
+        runtime: Runtime | None = None,
         api_key: str | None = None,
         base_url: str | None = None,
         max_concurrency: int = 8,
@@ -189,7 +192,7 @@ class Embedder:
         api_backend: ApiBackend | None = None
         if api is not None:
             if (device is not None or fp16 is not None or precision != "auto"
-                    or runtime != "torch"):
+                    or runtime not in (None, "torch")):
                 raise ValueError(
                     f"{api} runs on its provider's servers: device/fp16/precision/runtime "
                     "do not apply"
@@ -235,6 +238,8 @@ class Embedder:
             raise ValueError(
                 f"precision must be 'auto', 'fp32', 'bf16' or 'fp16', got {precision!r}"
             )
+        if runtime is None:
+            runtime = _default_runtime(self.spec, api_backend, device, precision)
         if fp16 is None and api_backend is None:
             on_cuda = runtime == "torch" and pick_device(device).startswith("cuda")
             fp16 = precision == "fp16" or (precision == "auto" and on_cuda)
@@ -503,6 +508,24 @@ def _resolve_precision(backend: Backend, precision: str, half: bool) -> tuple[st
     else:
         on = use_bf16(precision, backend.device) if precision == "bf16" else False
     return ("bf16" if on else "fp32"), on
+
+
+def _default_runtime(
+    spec: ModelSpec, api: ApiBackend | None, device: str | None, precision: str
+) -> Runtime:
+    """``$EMBEDWEAVE_RUNTIME`` where it applies (local transformer models on CPU), else torch.
+
+    An explicit ``runtime=`` is checked strictly; the variable is a machine-wide
+    preference, so models it cannot run (API, static, USE, GPU, fp16) keep PyTorch.
+    """
+    wanted = os.environ.get("EMBEDWEAVE_RUNTIME", "").strip().lower() or "torch"
+    if wanted not in ("torch", "openvino"):
+        raise ValueError(f"EMBEDWEAVE_RUNTIME must be 'torch' or 'openvino', got {wanted!r}")
+    if wanted == "torch" or api is not None or spec.backend != ST_BACKEND or spec.tokenizer_path:
+        return "torch"
+    if precision == "fp16" or pick_device(device) != "cpu":
+        return "torch"
+    return "openvino"
 
 
 def _api_name(model: object) -> ApiModelName | None:
