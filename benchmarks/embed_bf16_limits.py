@@ -13,6 +13,9 @@ abstracts, which mostly fill the 256-token window, so padding is not the cost):
    the way past the PyTorch ceiling below. Each with its cosine to the fp32 vectors.
 2. ``torch.profiler`` of the ``Embedder``'s bf16 forward, grouped by operator: the share
    of the matrix multiplies sets a ceiling on what fusing everything else could give.
+3. The OpenVINO ``Embedder``'s pass at batch sizes 4, 16, 64 beside OpenVINO's inference
+   alone (one latency-compiled request over the pre-tokenised batches): what is left
+   outside OpenVINO's kernels.
 
 Reproduce:
     HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/embed_bf16_limits.py            # ~3 min
@@ -137,6 +140,39 @@ def profile(texts: list[str]) -> dict[str, float]:
     return groups
 
 
+def openvino_split(texts: list[str], batch_sizes: tuple[int, ...] = (4, 16, 64)) -> None:
+    """How much of an OpenVINO ``Embedder`` pass is OpenVINO's inference, per batch size."""
+    import numpy as np
+
+    from embedweave.embedding import Embedder
+
+    print("\n## Where an OpenVINO Embedder pass spends its time (best of 3)")
+    print("| batch size | full pass s | texts/s | tokenise s | inference alone s | "
+          "inference share |\n|---:|---:|---:|---:|---:|---:|")
+    for bs in batch_sizes:
+        emb = Embedder("minilm", runtime="openvino", batch_size=bs)
+        backend: Any = emb._backend
+        emb.embed_documents(texts)  # warm-up (and compiles)
+        full = min(_timed(lambda e=emb: e.embed_documents(texts)) for _ in range(3))
+        order = np.argsort([-backend.model._input_length(t) for t in texts])
+        t0 = time.perf_counter()
+        feats = [backend.model.preprocess([texts[i] for i in order[s : s + bs]])
+                 for s in range(0, len(texts), bs)]
+        tok = time.perf_counter() - t0
+        inputs = [{n: f[n].numpy() for n in backend._input_names} for f in feats]
+        request = backend._compiled_model(emb.precision == "bf16", False).create_infer_request()
+        infer = min(_timed(lambda r=request, ins=inputs: [r.infer(i) for i in ins])
+                    for _ in range(3))
+        print(f"| {bs} | {full:.2f} | {len(texts) / full:.1f} | {tok:.2f} | {infer:.2f} | "
+              f"{infer / full:.0%} |")
+
+
+def _timed(fn: Callable[[], Any]) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--n", type=int, default=128, help="SciFact abstracts")
@@ -190,6 +226,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nIf everything but the matrix multiplies and attention took no time (a perfect "
           f"fusion), the PyTorch Embedder would be {li_s / (ours_s * kept / total):.2f}x "
           f"LlamaIndex (now {li_s / ours_s:.2f}x).")
+    openvino_split(texts)
     print(f"\nreproduce: {COMMAND} --n {args.n} --rounds {args.rounds}"
           + (" --compile" if args.compile else ""))
     return 0

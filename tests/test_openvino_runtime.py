@@ -42,6 +42,7 @@ def test_openvino_vectors_are_the_torch_vectors_in_input_order(
     ov: Embedder, fp32: Embedder
 ) -> None:
     assert ov.runtime == "openvino" and ov.device == "cpu"
+    assert isinstance(ov._backend, OpenVINOBackend)  # really on OpenVINO, not torch
     assert ov.precision == ("bf16" if bf16_native("cpu") else "fp32")
     assert ov.fingerprint == fp32.fingerprint and ov.space() == fp32.space()
     with pytest.warns(UserWarning, match="truncated"):
@@ -54,7 +55,7 @@ def test_openvino_vectors_are_the_torch_vectors_in_input_order(
     # each text's nearest fp32 vector is its own (the rows were put back in order)
     assert list(np.argmax(a @ b.T, axis=1)) == list(range(len(TEXTS)))
     exact = Embedder("minilm", runtime="openvino", precision="fp32", batch_size=5)
-    assert exact.precision == "fp32"
+    assert exact.precision == "fp32" and isinstance(exact._backend, OpenVINOBackend)
     with pytest.warns(UserWarning, match="truncated"):
         c = exact.embed_documents(TEXTS)
     assert np.sum(c * b, axis=1).min() >= 0.99999
@@ -121,6 +122,23 @@ def test_a_failure_inside_the_queue_reaches_the_caller(monkeypatch: pytest.Monke
         backend.encode(TEXTS, prompt="", batch_size=2, show_progress=False)
 
 
+def test_an_openvino_inference_error_is_ours_and_names_the_model(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    backend = load_backend(resolve_model("minilm"), runtime="openvino")
+    assert isinstance(backend, OpenVINOBackend)
+    import torch
+
+    monkeypatch.setattr(backend, "_input_names", [*backend._input_names, "no_such_input"])
+    real = backend.model.preprocess
+    # an input the compiled model has no port for: OpenVINO's own RuntimeError
+    monkeypatch.setattr(backend.model, "preprocess", lambda batch, prompt=None: {
+        **real(batch, prompt=prompt), "no_such_input": torch.ones((len(batch), 2))
+    })
+    with pytest.raises(ModelNotAvailableError, match="OpenVINO inference of 'minilm' failed"):
+        backend.encode(TEXTS, prompt="", batch_size=4, show_progress=False)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
@@ -154,16 +172,19 @@ def test_embedweave_runtime_variable_is_the_default_where_it_applies(
     from embedweave.routing import Router
 
     monkeypatch.setenv("EMBEDWEAVE_RUNTIME", "openvino")
-    assert Embedder("minilm").runtime == "openvino"
+    default = Embedder("minilm")
+    assert default.runtime == "openvino" and isinstance(default._backend, OpenVINOBackend)
     # what the CLI builds: a router from --model
     router = Router.from_settings(model="minilm")
     (space,) = router.spaces
-    assert router.embedder(space).runtime == "openvino"
+    assert isinstance(router.embedder(space)._backend, OpenVINOBackend)
     # a machine-wide preference: models it cannot run keep PyTorch, no error
-    assert Embedder("wordllama-256").runtime == "torch"
+    static = Embedder("wordllama-256")
+    assert static.runtime == "torch" and not isinstance(static._backend, OpenVINOBackend)
     assert Embedder("minilm", runtime="torch").runtime == "torch"  # explicit wins
     monkeypatch.setenv("EMBEDWEAVE_RUNTIME", "onnx")
     with pytest.raises(ValueError, match="EMBEDWEAVE_RUNTIME must be 'torch' or 'openvino'"):
         Embedder("minilm")
     monkeypatch.delenv("EMBEDWEAVE_RUNTIME")
-    assert Embedder("minilm").runtime == "torch"
+    plain = Embedder("minilm")
+    assert plain.runtime == "torch" and not isinstance(plain._backend, OpenVINOBackend)

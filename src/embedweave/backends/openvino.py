@@ -170,10 +170,16 @@ class OpenVINOBackend(SentenceTransformerBackend):
         with self._compile_lock:
             found = self._compiled.get(key)
             if found is None:
-                found = self._ov.Core().compile_model(self._ir, "CPU", {
-                    "INFERENCE_PRECISION_HINT": "bf16" if bf16 else "f32",
-                    "PERFORMANCE_HINT": "THROUGHPUT" if many else "LATENCY",
-                })  # fmt: skip
+                try:
+                    found = self._ov.Core().compile_model(self._ir, "CPU", {
+                        "INFERENCE_PRECISION_HINT": "bf16" if bf16 else "f32",
+                        "PERFORMANCE_HINT": "THROUGHPUT" if many else "LATENCY",
+                    })  # fmt: skip
+                except RuntimeError as exc:
+                    raise ModelNotAvailableError(
+                        f"OpenVINO could not compile {self.spec.name!r} for "
+                        f"{'bf16' if bf16 else 'fp32'} on this CPU: {exc}"
+                    ) from exc
                 self._compiled[key] = found
             return found
 
@@ -219,15 +225,22 @@ class OpenVINOBackend(SentenceTransformerBackend):
         queue = self._ov.AsyncInferQueue(compiled, 0)
         queue.set_callback(done)
         progress = _progress(len(batches), show_progress)
-        for slot, idx in enumerate(batches):
-            features = self.model.preprocess([texts[i] for i in idx], prompt=prompt or None)
-            inputs = {name: features[name].numpy() for name in self._input_names}
-            queue.start_async(inputs, (features, slot))
-            if failures:
-                break
-            progress.update(1)
-        queue.wait_all()
-        progress.close()
+        try:
+            for slot, idx in enumerate(batches):
+                features = self.model.preprocess([texts[i] for i in idx], prompt=prompt or None)
+                inputs = {name: features[name].numpy() for name in self._input_names}
+                queue.start_async(inputs, (features, slot))
+                if failures:
+                    break
+                progress.update(1)
+            queue.wait_all()
+        except RuntimeError as exc:  # OpenVINO's own inference errors
+            raise ModelNotAvailableError(
+                f"OpenVINO inference of {self.spec.name!r} failed on a batch of "
+                f"{batch_size}: {exc}"
+            ) from exc
+        finally:
+            progress.close()
         if failures:
             raise failures[0]
         vecs = np.concatenate([o for o in out if o is not None])
