@@ -174,13 +174,16 @@ def test_embedweave_runtime_variable_is_the_default_where_it_applies(
     monkeypatch.setenv("EMBEDWEAVE_RUNTIME", "openvino")
     default = Embedder("minilm")
     assert default.runtime == "openvino" and isinstance(default._backend, OpenVINOBackend)
+    assert default.batch_size == 16  # OpenVINO's own default batch size
     # what the CLI builds: a router from --model
     router = Router.from_settings(model="minilm")
     (space,) = router.spaces
     assert isinstance(router.embedder(space)._backend, OpenVINOBackend)
+    assert router.embedder(space).batch_size == 16
     # a machine-wide preference: models it cannot run keep PyTorch, no error
     static = Embedder("wordllama-256")
     assert static.runtime == "torch" and not isinstance(static._backend, OpenVINOBackend)
+    assert static.batch_size == 64
     assert Embedder("minilm", runtime="torch").runtime == "torch"  # explicit wins
     monkeypatch.setenv("EMBEDWEAVE_RUNTIME", "onnx")
     with pytest.raises(ValueError, match="EMBEDWEAVE_RUNTIME must be 'torch' or 'openvino'"):
@@ -188,3 +191,24 @@ def test_embedweave_runtime_variable_is_the_default_where_it_applies(
     monkeypatch.delenv("EMBEDWEAVE_RUNTIME")
     plain = Embedder("minilm")
     assert plain.runtime == "torch" and not isinstance(plain._backend, OpenVINOBackend)
+
+
+def test_default_batch_size_follows_the_runtime_and_an_explicit_one_wins() -> None:
+    assert Embedder("minilm", runtime="torch").batch_size == 64
+    assert Embedder("minilm", runtime="openvino").batch_size == 16
+    given = Embedder("minilm", runtime="openvino", batch_size=7)
+    assert given.batch_size == 7
+    seen: list[int] = []
+    real = OpenVINOBackend.encode
+
+    def spy(self: OpenVINOBackend, texts: list[str], **kw: object) -> np.ndarray:
+        seen.append(int(kw["batch_size"]))  # type: ignore[call-overload]
+        return real(self, texts, **kw)  # type: ignore[arg-type]
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(OpenVINOBackend, "encode", spy)
+        given.embed_documents(["a", "b"])
+    assert seen == [7]  # what reaches the backend
+    for bad in (0, -1, True, 2.5):
+        with pytest.raises(ValueError, match="batch_size must be a positive integer"):
+            Embedder("minilm", runtime="openvino", batch_size=bad)  # type: ignore[arg-type]

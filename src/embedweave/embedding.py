@@ -31,6 +31,11 @@ from embedweave.models import ModelSpec, resolve_model
 from embedweave.precision import use_bf16
 from embedweave.store.base import VectorSpace
 
+#: Texts per forward pass when ``batch_size`` is not given, per runtime. OpenVINO's
+#: bf16 kernels run best on batches of 16 on a 2-core AMX CPU (batch 64: 0.8x of it),
+#: PyTorch on 64 (benchmarks/end_to_end.py and embed_bf16_limits.py).
+DEFAULT_BATCH_SIZE: dict[str, int] = {"torch": 64, "openvino": 16}
+
 #: ``Embedder(precision=...)``: ``auto`` picks per device (see ``Embedder``).
 EmbedPrecision = Literal["auto", "fp32", "bf16", "fp16"]
 
@@ -114,7 +119,8 @@ class Embedder:
         dimensions: Output dims (Matryoshka truncation, then renormalisation); ``None``
             keeps the native dims. Must be <= native dims; warns once when the model was
             not trained for that size.
-        batch_size: Texts per forward pass.
+        batch_size: Texts per forward pass; ``None``: the runtime's best on CPU, 64 for
+            PyTorch and 16 for OpenVINO (measured in docs/benchmarks.md).
         device: ``cuda``, ``mps``, ``cpu``...; ``None`` picks cuda > mps > cpu.
         normalize: L2-normalise outputs (cosine = dot product).
         query_prompt: Prepended to queries; ``None`` uses the prompt saved with the model
@@ -165,7 +171,7 @@ class Embedder:
         model: str | os.PathLike[str] | ModelSpec = "minilm",
         *,
         dimensions: int | None = None,
-        batch_size: int = 64,
+        batch_size: int | None = None,
         device: str | None = None,
         normalize: bool = True,
         query_prompt: str | None = None,
@@ -183,7 +189,9 @@ class Embedder:
         max_retries: int = 6,
         request_size: int | None = None,
     ) -> None:
-        if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size <= 0:
+        if batch_size is not None and (
+            not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size <= 0
+        ):
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
         for label, value in (("query_prompt", query_prompt), ("document_prompt", document_prompt)):
             if value is not None and not isinstance(value, str):
@@ -225,7 +233,6 @@ class Embedder:
         self.truncating = self.dims_source == "local"
         self.normalize = bool(normalize)
         self.layer_norm = self.spec.layer_norm if layer_norm is None else bool(layer_norm)
-        self.batch_size = batch_size
         self.query_prompt = self.spec.query_prompt if query_prompt is None else query_prompt
         self.document_prompt = (
             self.spec.document_prompt if document_prompt is None else document_prompt
@@ -247,6 +254,9 @@ class Embedder:
             self.spec, device, fp16=fp16, trust_remote_code=trust_remote_code, runtime=runtime
         )
         self.runtime: str = "api" if api_backend is not None else runtime
+        self.batch_size: int = (
+            batch_size if batch_size is not None else DEFAULT_BATCH_SIZE.get(self.runtime, 64)
+        )
         self.device = self._backend.device
         self.precision, self._bf16 = _resolve_precision(self._backend, precision, bool(fp16))
         self.max_seq_length = self._backend.max_seq_length

@@ -40,7 +40,8 @@ class EmbedweaveEmbeddings(BaseModel, Embeddings):
         dimensions: Matryoshka output dims (truncate + renormalize); ``None`` = full.
         api_key: API models: the key (default the provider's variable); never shown.
         base_url: API models: the API root (an OpenAI-compatible server).
-        batch_size: Texts per model call.
+        batch_size: Texts per model call; ``None``: the runtime's default (64 for
+            PyTorch, 16 for OpenVINO). Set to the core's value once built.
         device: Torch device, ``None`` picks one.
         normalize: Unit-length output vectors.
         query_prompt: Prompt prepended to queries (``None`` = the model's own).
@@ -68,7 +69,7 @@ class EmbedweaveEmbeddings(BaseModel, Embeddings):
 
     model: str = "minilm"
     dimensions: int | None = None
-    batch_size: int = 64
+    batch_size: int | None = None
     device: str | None = None
     normalize: bool = True
     query_prompt: str | None = None
@@ -122,6 +123,7 @@ class EmbedweaveEmbeddings(BaseModel, Embeddings):
             settings = self.model_dump(include=_EMBEDDER_SETTINGS)
             api_key = self.api_key.get_secret_value() if self.api_key else None
             self._embedder = Embedder(self.model, cache=self.cache, api_key=api_key, **settings)
+        self.batch_size = self._embedder.batch_size
         return self
 
     @property

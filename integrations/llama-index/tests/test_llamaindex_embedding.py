@@ -45,6 +45,18 @@ def test_realistic_batch_size_reaches_the_core(embed_model: EmbedweaveEmbedding)
     assert embed_model.embedder.calls - calls == 1
 
 
+def test_core_batch_size_follows_the_runtime_unless_given(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("EMBEDWEAVE_RUNTIME", "openvino")
+    ov = EmbedweaveEmbedding("minilm")
+    assert ov.embedder.runtime == "openvino"
+    # LlamaIndex hands over 64 texts per call; OpenVINO runs them as batches of 16
+    assert ov.embed_batch_size == 64 and ov.embedder.batch_size == 16
+    given = EmbedweaveEmbedding("minilm", embed_batch_size=32)
+    assert given.embed_batch_size == 32 and given.embedder.batch_size == 32
+
+
 def test_serialisation_has_no_model_and_no_secrets(embed_model: EmbedweaveEmbedding) -> None:
     data = embed_model.to_dict()
     assert data["class_name"] == "EmbedweaveEmbedding"

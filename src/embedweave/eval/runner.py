@@ -19,7 +19,7 @@ import json
 import logging
 import time
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import numpy as np
 
@@ -40,6 +40,7 @@ from embedweave.eval.reports import (
 from embedweave.types import Chunk
 
 if TYPE_CHECKING:
+    from embedweave.backends import Runtime
     from embedweave.routing import Router
     from embedweave.server import ManagedWeaviate
     from embedweave.store.base import Store
@@ -202,9 +203,11 @@ class EvalRunner:
             missing = [i for i, v in enumerate(found) if v is None]
             if not missing:
                 continue
+            local = emb.runtime != "api"
             full = Embedder(emb.spec, batch_size=emb.batch_size, device=emb.device,
                             document_prompt=prompt, query_prompt=emb.query_prompt,
-                            cache=self._cache)
+                            cache=self._cache,
+                            runtime=cast("Runtime", emb.runtime) if local else None)
             vecs = self._embed_progress(full, [self._texts[i] for i in missing],
                                         f"embedding {full.model_name}")
             self._cache.put(emb.fingerprint, emb.dims, prompt, [hashes[i] for i in missing],

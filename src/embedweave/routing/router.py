@@ -79,7 +79,8 @@ class Router:
             between routers); the others are built on first use from the table.
         detector: Language detector; defaults to one built from ``table.detection``.
         cache: Embedding cache handed to the embedders this router builds.
-        batch_size: Batch size of the embedders this router builds.
+        batch_size: Batch size of the embedders this router builds; ``None``: each
+            runtime's default (see ``Embedder``).
         device: Device of the embedders this router builds.
     """
 
@@ -90,7 +91,7 @@ class Router:
         embedders: Mapping[str, Embedder] | None = None,
         detector: LanguageDetector | None = None,
         cache: Any = None,
-        batch_size: int = 64,
+        batch_size: int | None = None,
         device: str | None = None,
     ) -> None:
         self.table = table if isinstance(table, RouteTable) else RouteTable.from_dict(table)

@@ -63,3 +63,15 @@ def test_bad_input_comes_from_the_core(core: Embedder) -> None:
     emb = EmbedweaveEmbeddings(embedder=core)
     with pytest.raises(ValueError, match="empty"):
         emb.embed_documents(["ok", "  "])
+
+
+def test_batch_size_defaults_to_the_cores_runtime_default(
+    core: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert EmbedweaveEmbeddings(model="minilm").batch_size == 64  # PyTorch
+    assert EmbedweaveEmbeddings(embedder=core).batch_size == core.batch_size
+    assert EmbedweaveEmbeddings(model="minilm", batch_size=8).core.batch_size == 8
+    monkeypatch.setenv("EMBEDWEAVE_RUNTIME", "openvino")
+    ov = EmbedweaveEmbeddings(model="minilm")
+    assert ov.core.runtime == "openvino"
+    assert ov.batch_size == ov.core.batch_size == 16

@@ -42,7 +42,9 @@ class EmbedweaveEmbedding(BaseEmbedding):
             core embedder, never in this object's fields or payloads.
         base_url: API models: the API root (an OpenAI-compatible server).
         dimensions: Matryoshka output dims (truncate + renormalize); ``None`` = full.
-        embed_batch_size: Texts per model call.
+        embed_batch_size: Texts LlamaIndex hands the core per call, which is also the
+            core's batch size when given; ``None``: 64 per call, and the core's batch
+            size is its runtime's default (64 for PyTorch, 16 for OpenVINO).
         normalize: Unit-length output vectors.
         query_prompt: Prompt prepended to queries (``None`` = the model's own).
         document_prompt: Prompt prepended to documents (``None`` = the model's own).
@@ -85,7 +87,7 @@ class EmbedweaveEmbedding(BaseEmbedding):
         model_name: str = "minilm",
         *,
         dimensions: int | None = None,
-        embed_batch_size: int = DEFAULT_EMBED_BATCH_SIZE,
+        embed_batch_size: int | None = None,
         normalize: bool = True,
         query_prompt: str | None = None,
         document_prompt: str | None = None,
@@ -138,7 +140,9 @@ class EmbedweaveEmbedding(BaseEmbedding):
         fields: dict[str, Any] = dict(
             model_name=model_name,
             dimensions=dimensions,
-            embed_batch_size=embed_batch_size,
+            embed_batch_size=(
+                DEFAULT_EMBED_BATCH_SIZE if embed_batch_size is None else embed_batch_size
+            ),
             normalize=normalize,
             query_prompt=query_prompt,
             document_prompt=document_prompt,
