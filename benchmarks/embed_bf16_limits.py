@@ -15,10 +15,16 @@ abstracts, which mostly fill the 256-token window, so padding is not the cost):
    of the matrix multiplies sets a ceiling on what fusing everything else could give.
 3. The OpenVINO ``Embedder``'s pass at batch sizes 4, 16, 64 beside OpenVINO's inference
    alone (one latency-compiled request over the pre-tokenised batches): what is left
-   outside OpenVINO's kernels.
+   outside OpenVINO's kernels, and OpenVINO's own per-node profile at its default batch
+   size: the fused matrix multiplies against attention and the rest.
+4. The hardware ceiling: the model's arithmetic per pass (counted from its config and
+   the texts' token lengths) against this machine's best bf16 and fp32 matrix-multiply
+   rates on the model's own shapes. It gives the attained GFLOP/s of each system and the
+   fastest any bf16 runtime could be here, so a missed ratio can be told apart from a
+   missed kernel.
 
 Reproduce:
-    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/embed_bf16_limits.py            # ~3 min
+    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/embed_bf16_limits.py            # ~4 min
     HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/embed_bf16_limits.py --compile  # +2 min
 """
 
@@ -140,7 +146,7 @@ def profile(texts: list[str]) -> dict[str, float]:
     return groups
 
 
-def openvino_split(texts: list[str], batch_sizes: tuple[int, ...] = (4, 16, 64)) -> None:
+def openvino_split(texts: list[str], batch_sizes: tuple[int, ...] = (4, 16, 32, 64)) -> None:
     """How much of an OpenVINO ``Embedder`` pass is OpenVINO's inference, per batch size."""
     import numpy as np
 
@@ -165,6 +171,79 @@ def openvino_split(texts: list[str], batch_sizes: tuple[int, ...] = (4, 16, 64))
                     for _ in range(3))
         print(f"| {bs} | {full:.2f} | {len(texts) / full:.1f} | {tok:.2f} | {infer:.2f} | "
               f"{infer / full:.0%} |")
+
+
+def openvino_nodes(texts: list[str]) -> None:
+    """OpenVINO's per-node profile (``PERF_COUNT``) of one batch at the default batch size."""
+    import openvino as ov
+
+    from embedweave.embedding import Embedder
+
+    emb = Embedder("minilm", runtime="openvino")
+    backend: Any = emb._backend
+    feats = backend.model.preprocess(texts[: emb.batch_size])
+    inputs = {n: feats[n].numpy() for n in backend._input_names}
+    compiled = ov.Core().compile_model(backend._ir, "CPU", {
+        "INFERENCE_PRECISION_HINT": emb.precision if emb.precision == "bf16" else "f32",
+        "PERFORMANCE_HINT": "LATENCY", "PERF_COUNT": "YES"})  # fmt: skip
+    request = compiled.create_infer_request()
+    for _ in range(3):
+        request.infer(inputs)
+    groups: dict[str, float] = {}
+    for node in request.profiling_info:
+        kind = {"FullyConnected": "matrix multiplies (FullyConnected)",
+                "Subgraph": "attention (fused Subgraph)"}.get(node.node_type, "other nodes")
+        groups[kind] = groups.get(kind, 0.0) + node.real_time.total_seconds()
+    total = sum(groups.values())
+    shape = "x".join(str(d) for d in inputs[backend._input_names[0]].shape)
+    print(f"\n## OpenVINO nodes over one batch ({shape} tokens, {emb.precision}): "
+          f"{total * 1000:.0f} ms")
+    print("| nodes | ms | share |\n|---|---:|---:|")
+    for kind, sec in sorted(groups.items(), key=lambda kv: -kv[1]):
+        print(f"| {kind} | {sec * 1000:.0f} | {sec / total:.0%} |")
+
+
+def gemm_rate(m: int, k: int, n: int, dtype: Any, repeats: int = 8) -> float:
+    """Best GFLOP/s of an (m, k) @ (k, n) matrix multiply in ``dtype`` on this machine."""
+    import torch
+
+    a, b = torch.randn(m, k).to(dtype), torch.randn(k, n).to(dtype)
+    for _ in range(2):
+        a @ b
+    best = min(_timed(lambda: a @ b) for _ in range(repeats))
+    return 2 * m * k * n / best / 1e9
+
+
+def ceiling(texts: list[str], med: dict[str, float], li_s: float) -> None:
+    """The model's FLOPs per pass against this machine's matrix-multiply peak."""
+    import torch
+    from transformers import AutoConfig, AutoTokenizer
+
+    path = model_path()
+    cfg = AutoConfig.from_pretrained(path)
+    tok = AutoTokenizer.from_pretrained(path)
+    lengths = [len(ids) for ids in tok(texts, truncation=True, max_length=256)["input_ids"]]
+    layers, hid, inter = cfg.num_hidden_layers, cfg.hidden_size, cfg.intermediate_size
+    linear = sum(2 * layers * (4 * hid * hid + 2 * hid * inter) * n for n in lengths)
+    attention = sum(4 * layers * hid * n * n for n in lengths)
+    work = (linear + attention) / 1e9
+    shapes = [(4096, hid, inter), (4096, inter, hid), (4096, hid, hid)]
+    bf16 = max(gemm_rate(*sh, torch.bfloat16) for sh in shapes)
+    fp32 = max(gemm_rate(*sh, torch.float32) for sh in shapes)
+    print(f"\n## The hardware ceiling: {work:.0f} GFLOP per pass "
+          f"({linear / 1e9:.0f} in Linear layers, {attention / 1e9:.0f} in attention; "
+          f"{statistics.mean(lengths):.0f} tokens per text)")
+    print(f"best matrix multiply on the model's shapes, {torch.get_num_threads()} threads: "
+          f"bf16 {bf16:.0f} GFLOP/s, fp32 {fp32:.0f} GFLOP/s ({bf16 / fp32:.1f}x)")
+    print("| system | attained GFLOP/s | of its precision's peak |\n|---|---:|---:|")
+    for name, sec in med.items():
+        fp = "fp32" in name or "LlamaIndex" in name or "= fp32" in name
+        rate = work / sec
+        print(f"| {name} | {rate:.0f} | {rate / (fp32 if fp else bf16):.0%} |")
+    need = work / (li_s / 3.5)
+    print(f"\nEvery FLOP at the bf16 peak would be {li_s / (work / bf16):.2f}x LlamaIndex; "
+          f"3.5x LlamaIndex needs {need:.0f} GFLOP/s, {need / bf16:.0%} of that peak, "
+          f"attention and the elementwise work included.")
 
 
 def _timed(fn: Callable[[], Any]) -> float:
@@ -227,6 +306,8 @@ def main(argv: list[str] | None = None) -> int:
           f"fusion), the PyTorch Embedder would be {li_s / (ours_s * kept / total):.2f}x "
           f"LlamaIndex (now {li_s / ours_s:.2f}x).")
     openvino_split(texts)
+    openvino_nodes(texts)
+    ceiling(texts, med, li_s)
     print(f"\nreproduce: {COMMAND} --n {args.n} --rounds {args.rounds}"
           + (" --compile" if args.compile else ""))
     return 0
