@@ -10,7 +10,8 @@ abstracts, which mostly fill the 256-token window, so padding is not the cost):
    stream), eager attention instead of SDPA, and with ``--compile`` ``torch.compile`` of
    the autocast forward (the compile time is printed apart); and
    ``Embedder(runtime="openvino")``, whose fused bf16 kernels and queued batches are
-   the way past the PyTorch ceiling below. Each with its cosine to the fp32 vectors.
+   the way past the PyTorch ceiling below; with ``--int8`` its IR quantised to int8 by
+   NNCF (a trial: it changes the vectors). Each with its cosine to the fp32 vectors.
 2. ``torch.profiler`` of the ``Embedder``'s bf16 forward, grouped by operator: the share
    of the matrix multiplies sets a ceiling on what fusing everything else could give.
 3. The OpenVINO ``Embedder``'s pass at batch sizes 4, 16, 64 beside OpenVINO's inference
@@ -26,6 +27,8 @@ abstracts, which mostly fill the 256-token window, so padding is not the cost):
 Reproduce:
     HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/embed_bf16_limits.py            # ~4 min
     HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/embed_bf16_limits.py --compile  # +2 min
+    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/embed_bf16_limits.py --int8     # +1 min,
+        # after ``uv pip install --python .venv/bin/python nncf==3.4.0`` (not a dependency)
 """
 
 from __future__ import annotations
@@ -81,7 +84,9 @@ def cosines(vecs: Any, ref: Any) -> tuple[float, float]:
     return float(cos.min()), float(cos.mean())
 
 
-def systems(texts: list[str], compile_too: bool) -> tuple[dict[str, Callable[[], Any]], str]:
+def systems(
+    texts: list[str], compile_too: bool, int8: bool = False
+) -> tuple[dict[str, Callable[[], Any]], str]:
     import torch
     from llama_index.embeddings.huggingface import HuggingFaceEmbedding
     from sentence_transformers import SentenceTransformer
@@ -122,7 +127,42 @@ def systems(texts: list[str], compile_too: bool) -> tuple[dict[str, Callable[[],
         autocast(comp)()
         note = f"torch.compile took {time.perf_counter() - t0:.0f} s before its first vectors"
         out["bf16 autocast, torch.compile"] = autocast(comp)
+    if int8:
+        try:
+            out[INT8] = int8_openvino(texts)
+        except ImportError:
+            note += f"\n--int8 skipped: nncf is not installed ({NNCF_INSTALL})"
     return out, note
+
+
+INT8 = "OpenVINO static int8 (NNCF, 300 calibration abstracts), rest bf16"
+NNCF_INSTALL = "uv pip install --python .venv/bin/python nncf==3.4.0"
+
+
+def int8_openvino(texts: list[str]) -> Callable[[], Any]:
+    """The OpenVINO Embedder with its IR quantised to int8 (AMX-INT8) by NNCF.
+
+    Activations are calibrated on 300 SciFact abstracts apart from the measured ones
+    (corpus positions 1000-1299); the layers NNCF leaves in float run in bf16.
+    """
+    import nncf
+
+    from embedweave.backends.openvino import OpenVINOBackend
+    from embedweave.embedding import Embedder
+
+    emb = Embedder("minilm", runtime="openvino")
+    # a backend of its own: the loaded one is shared with the bf16 OpenVINO Embedder
+    backend: Any = OpenVINOBackend.load(emb.spec, "cpu")
+    emb._backend = backend
+    calib = load_texts(1300)[1000:]
+    feats = []
+    for s in range(0, len(calib), emb.batch_size):
+        f = backend.model.preprocess(calib[s : s + emb.batch_size])
+        feats.append({n: f[n].numpy() for n in backend._input_names})
+    backend._ir = nncf.quantize(backend._ir.clone(), nncf.Dataset(feats),
+                                model_type=nncf.ModelType.TRANSFORMER, subset_size=len(feats))
+    backend._compiled.clear()
+    return lambda: emb.embed_documents(texts)
 
 
 def profile(texts: list[str]) -> dict[str, float]:
@@ -257,6 +297,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n", type=int, default=128, help="SciFact abstracts")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--compile", action="store_true", help="also time torch.compile")
+    ap.add_argument("--int8", action="store_true",
+                    help=f"also time OpenVINO static int8 (needs nncf: {NNCF_INSTALL})")
     args = ap.parse_args(argv)
     import warnings
 
@@ -265,7 +307,7 @@ def main(argv: list[str] | None = None) -> int:
     # most abstracts fill the 256-token window; every system truncates them alike
     warnings.filterwarnings("ignore", message=".*exceed the .*-token window")
     texts = load_texts(args.n)
-    runs, note = systems(texts, args.compile)
+    runs, note = systems(texts, args.compile, args.int8)
     ref = None
     agree: dict[str, tuple[float, float]] = {}
     for name, fn in runs.items():  # warm-up, and the vectors each system gives
@@ -309,7 +351,7 @@ def main(argv: list[str] | None = None) -> int:
     openvino_nodes(texts)
     ceiling(texts, med, li_s)
     print(f"\nreproduce: {COMMAND} --n {args.n} --rounds {args.rounds}"
-          + (" --compile" if args.compile else ""))
+          + (" --compile" if args.compile else "") + (" --int8" if args.int8 else ""))
     return 0
 
 

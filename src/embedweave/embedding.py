@@ -31,9 +31,10 @@ from embedweave.models import ModelSpec, resolve_model
 from embedweave.precision import use_bf16
 from embedweave.store.base import VectorSpace
 
-#: Texts per forward pass when ``batch_size`` is not given, per runtime. OpenVINO's
-#: bf16 kernels run best on batches of 16 on a 2-core AMX CPU (batch 64: 0.8x of it),
-#: PyTorch on 64 (benchmarks/end_to_end.py and embed_bf16_limits.py).
+#: Texts per forward pass when ``batch_size`` is not given, per runtime. On a 2-core
+#: AMX CPU OpenVINO's bf16 kernels ran batches of 16 at 0.93x-1.7x the speed of
+#: batches of 64 across six side-by-side runs (median about 1.05x) in a quarter of the
+#: activation memory; PyTorch keeps 64 (benchmarks/end_to_end.py, embed_bf16_limits.py).
 DEFAULT_BATCH_SIZE: dict[str, int] = {"torch": 64, "openvino": 16}
 
 #: ``Embedder(precision=...)``: ``auto`` picks per device (see ``Embedder``).
