@@ -32,9 +32,10 @@ from embedweave.precision import use_bf16
 from embedweave.store.base import VectorSpace
 
 #: Texts per forward pass when ``batch_size`` is not given, per runtime. On a 2-core
-#: AMX CPU OpenVINO's bf16 kernels ran batches of 16 at 0.93x-1.7x the speed of
-#: batches of 64 across six side-by-side runs (median about 1.05x) in a quarter of the
-#: activation memory; PyTorch keeps 64 (benchmarks/end_to_end.py, embed_bf16_limits.py).
+#: AMX CPU OpenVINO's bf16 kernels ran batches of 16 at 0.93x-1.72x the speed of
+#: batches of 64 in five side-by-side runs (median 1.18x), with a quarter of the
+#: activations per batch; PyTorch keeps 64 (benchmarks/end_to_end.py --only embed,
+#: benchmarks/embed_bf16_limits.py; figures in docs/benchmarks.md).
 DEFAULT_BATCH_SIZE: dict[str, int] = {"torch": 64, "openvino": 16}
 
 #: ``Embedder(precision=...)``: ``auto`` picks per device (see ``Embedder``).
