@@ -8,8 +8,9 @@ tokenisation (prompt handling included), its length-sorted batching, and its poo
 dense and normalise modules, so the vectors are those of the same model (cosine to
 the PyTorch fp32 vectors measured in docs/embedding.md).
 
-Batches are queued on a small pool of infer requests: the next batch is tokenised
-while the current one runs, and on several cores several batches run at once.
+Batches run on a small pool of infer requests, one Python thread each: the next batch
+is tokenised while the current one runs, and on several cores several batches run at
+once.
 """
 
 from __future__ import annotations
@@ -18,10 +19,12 @@ import hashlib
 import inspect
 import logging
 import os
+import queue
 import shutil
 import tempfile
 import threading
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -206,44 +209,54 @@ class OpenVINOBackend(SentenceTransformerBackend):
         order = np.argsort([-self.model._input_length(t) for t in texts], kind="stable")
         batches = [order[i : i + batch_size] for i in range(0, len(texts), batch_size)]
         compiled = self._compiled_model(bf16, many=len(batches) > 1)
-        out: list[np.ndarray | None] = [None] * len(batches)
-        failures: list[BaseException] = []
+        workers = 1
+        if len(batches) > 1:
+            optimal = int(compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS"))
+            workers = max(1, min(len(batches), optimal))
+        # one request per worker thread; each thread tokenises, runs and pools its batch
+        # (inference releases the GIL, so one batch is tokenised while another runs)
+        idle: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        for _ in range(workers):
+            idle.put(compiled.create_infer_request())
 
-        def finish(hidden: np.ndarray, features: dict[str, Any], slot: int) -> None:
+        def run(idx: np.ndarray) -> np.ndarray:
+            features = self.model.preprocess([texts[i] for i in idx], prompt=prompt or None)
+            inputs = {name: features[name].numpy() for name in self._input_names}
+            request = idle.get()
+            try:
+                request.infer(inputs)
+                hidden = np.array(request.get_output_tensor(0).data)  # its buffer is reused
+            except RuntimeError as exc:  # OpenVINO's own inference errors
+                raise ModelNotAvailableError(
+                    f"OpenVINO inference of {self.spec.name!r} failed on a batch of "
+                    f"{len(idx)}: {exc}"
+                ) from exc
+            finally:
+                idle.put(request)
             with torch.inference_mode():
                 features["token_embeddings"] = torch.from_numpy(hidden)
                 for module in self._after:
                     features = module(features)
-                out[slot] = features["sentence_embedding"].float().numpy()
+                return features["sentence_embedding"].float().numpy()
 
-        def done(request: Any, userdata: tuple[dict[str, Any], int]) -> None:
-            try:  # the request's buffer is reused: copy before it is handed back
-                finish(np.array(request.get_output_tensor(0).data), *userdata)
-            except BaseException as exc:  # re-raised by the caller's thread below
-                failures.append(exc)
-
-        queue = self._ov.AsyncInferQueue(compiled, 0)
-        queue.set_callback(done)
         progress = _progress(len(batches), show_progress)
+        out: list[np.ndarray] = []
         try:
-            for slot, idx in enumerate(batches):
-                features = self.model.preprocess([texts[i] for i in idx], prompt=prompt or None)
-                inputs = {name: features[name].numpy() for name in self._input_names}
-                queue.start_async(inputs, (features, slot))
-                if failures:
-                    break
-                progress.update(1)
-            queue.wait_all()
-        except RuntimeError as exc:  # OpenVINO's own inference errors
-            raise ModelNotAvailableError(
-                f"OpenVINO inference of {self.spec.name!r} failed on a batch of "
-                f"{batch_size}: {exc}"
-            ) from exc
+            if workers == 1:
+                for idx in batches:
+                    out.append(run(idx))
+                    progress.update(1)
+            else:
+                # Python threads, not OpenVINO's callback queue: the pooling modules
+                # (torch) never run on OpenVINO's own threads, and every batch has
+                # finished or failed before this returns or raises
+                with ThreadPoolExecutor(workers, thread_name_prefix="openvino") as pool:
+                    for vec in pool.map(run, batches):
+                        out.append(vec)
+                        progress.update(1)
         finally:
             progress.close()
-        if failures:
-            raise failures[0]
-        vecs = np.concatenate([o for o in out if o is not None])
+        vecs = np.concatenate(out)
         result = np.empty_like(vecs)
         result[order] = vecs
         return np.ascontiguousarray(result, dtype=np.float32)
