@@ -122,6 +122,26 @@ def test_a_failure_inside_the_queue_reaches_the_caller(monkeypatch: pytest.Monke
         backend.encode(TEXTS, prompt="", batch_size=2, show_progress=False)
 
 
+def test_after_a_failed_batch_the_batches_not_started_are_dropped(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    backend = load_backend(resolve_model("minilm"), runtime="openvino")
+    assert isinstance(backend, OpenVINOBackend)
+    calls: list[int] = []
+
+    def broken(features: object) -> object:
+        calls.append(1)
+        raise RuntimeError("pooling failed")
+
+    monkeypatch.setattr(backend, "_after", [broken])
+    texts = [f"claim number {i} about p53" for i in range(40)]
+    with pytest.raises(RuntimeError, match="pooling failed"):
+        backend.encode(texts, prompt="", batch_size=1, show_progress=False)
+    # only the batches already running when the first failed (one per worker, a
+    # few at most) reach pooling; without the cancel all 40 would
+    assert 1 <= len(calls) <= 8, len(calls)
+
+
 def test_an_openvino_inference_error_is_ours_and_names_the_model(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -248,8 +248,9 @@ class OpenVINOBackend(SentenceTransformerBackend):
                     progress.update(1)
             else:
                 # Python threads, not OpenVINO's callback queue: the pooling modules
-                # (torch) never run on OpenVINO's own threads, and every batch has
-                # finished or failed before this returns or raises
+                # (torch) never run on OpenVINO's own threads, and no batch is still
+                # running when this returns or raises (map cancels the batches not yet
+                # started once one fails)
                 with ThreadPoolExecutor(workers, thread_name_prefix="openvino") as pool:
                     for vec in pool.map(run, batches):
                         out.append(vec)
