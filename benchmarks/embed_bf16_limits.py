@@ -159,9 +159,10 @@ def int8_openvino(texts: list[str]) -> Callable[[], Any]:
     for s in range(0, len(calib), emb.batch_size):
         f = backend.model.preprocess(calib[s : s + emb.batch_size])
         feats.append({n: f[n].numpy() for n in backend._input_names})
-    backend._ir = nncf.quantize(backend._ir.clone(), nncf.Dataset(feats),
+    ov_model = backend._ov_model
+    ov_model.ir = nncf.quantize(ov_model.ir.clone(), nncf.Dataset(feats),
                                 model_type=nncf.ModelType.TRANSFORMER, subset_size=len(feats))
-    backend._compiled.clear()
+    ov_model._compiled.clear()
     return lambda: emb.embed_documents(texts)
 
 
@@ -206,7 +207,7 @@ def openvino_split(texts: list[str], batch_sizes: tuple[int, ...] = (4, 16, 32, 
                  for s in range(0, len(texts), bs)]
         tok = time.perf_counter() - t0
         inputs = [{n: f[n].numpy() for n in backend._input_names} for f in feats]
-        request = backend._compiled_model(emb.precision == "bf16", False).create_infer_request()
+        request = backend._ov_model.compiled(emb.precision == "bf16", False).create_infer_request()
         infer = min(_timed(lambda r=request, ins=inputs: [r.infer(i) for i in ins])
                     for _ in range(3))
         print(f"| {bs} | {full:.2f} | {len(texts) / full:.1f} | {tok:.2f} | {infer:.2f} | "
@@ -223,7 +224,7 @@ def openvino_nodes(texts: list[str]) -> None:
     backend: Any = emb._backend
     feats = backend.model.preprocess(texts[: emb.batch_size])
     inputs = {n: feats[n].numpy() for n in backend._input_names}
-    compiled = ov.Core().compile_model(backend._ir, "CPU", {
+    compiled = ov.Core().compile_model(backend._ov_model.ir, "CPU", {
         "INFERENCE_PRECISION_HINT": emb.precision if emb.precision == "bf16" else "f32",
         "PERFORMANCE_HINT": "LATENCY", "PERF_COUNT": "YES"})  # fmt: skip
     request = compiled.create_infer_request()

@@ -15,40 +15,18 @@ once.
 
 from __future__ import annotations
 
-import hashlib
 import inspect
-import logging
 import os
 import queue
-import shutil
-import tempfile
-import threading
-import warnings
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from embedweave.backends.openvino_ir import OpenVINOModel, openvino
 from embedweave.backends.sentence_transformer import SentenceTransformerBackend
 from embedweave.errors import ModelNotAvailableError
 from embedweave.model_spec import ModelSpec
-from embedweave.paths import cache_dir
-
-logger = logging.getLogger(__name__)
-
-INSTALL_HINT = "pip install 'embedweave[openvino]'"
-
-
-def _openvino() -> Any:
-    try:
-        import openvino
-    except ImportError as exc:
-        raise ModelNotAvailableError(
-            f"runtime='openvino' needs the openvino package: {INSTALL_HINT}"
-        ) from exc
-    return openvino
-
 
 def _transformer_module(model: Any, name: str) -> Any:
     """The model's first module when OpenVINO can stand in for it, else a clear error."""
@@ -86,14 +64,14 @@ class OpenVINOBackend(SentenceTransformerBackend):
 
     def __init__(self, model: Any, spec: ModelSpec) -> None:
         super().__init__(model, spec, "cpu")
-        self._ov = _openvino()
         module = _transformer_module(model, spec.name)
         self._hf = module.model
         self._after = list(model)[1:]
-        self._ir = self._load_ir()
-        self._input_names = [port.get_any_name() for port in self._ir.inputs]
-        self._compiled: dict[tuple[bool, bool], Any] = {}
-        self._compile_lock = threading.Lock()
+        self._ov_model = OpenVINOModel(
+            self._hf, name=spec.name, example=self._example(),
+            key=[spec.fingerprint, os.path.abspath(spec.path), str(self.max_seq_length)],
+        )  # fmt: skip
+        self._input_names = self._ov_model.input_names
 
     @classmethod
     def load(
@@ -104,7 +82,7 @@ class OpenVINOBackend(SentenceTransformerBackend):
             raise ValueError(f"runtime='openvino' runs on the CPU, not {device!r}")
         if fp16:
             raise ValueError("runtime='openvino' takes precision 'auto', 'bf16' or 'fp32'")
-        _openvino()  # the install hint before the model loads
+        openvino()  # the install hint before the model loads
         base = SentenceTransformerBackend.load(
             spec, "cpu", trust_remote_code=trust_remote_code
         )
@@ -112,79 +90,11 @@ class OpenVINOBackend(SentenceTransformerBackend):
 
     # ---- conversion ----------------------------------------------------------------
 
-    def _ir_dir(self) -> Path:
-        import torch
-        import transformers
-
-        key = "|".join([
-            self.spec.fingerprint, os.path.abspath(self.spec.path), self._ov.__version__,
-            torch.__version__, transformers.__version__, str(self.max_seq_length),
-        ])  # fmt: skip
-        digest = hashlib.sha256(key.encode()).hexdigest()[:20]
-        return cache_dir() / "openvino" / digest
-
     def _example(self) -> dict[str, Any]:
         """Tracing inputs: two lengths, so the traced graph is the padded (general) path."""
         params = set(inspect.signature(self._hf.forward).parameters)
         features = self.model.preprocess(["an example", "a second, longer example text"])
         return {k: v for k, v in features.items() if k in params and hasattr(v, "shape")}
-
-    def _load_ir(self) -> Any:
-        """The transformer as OpenVINO IR: read from the cache dir, or converted and saved."""
-        core = self._ov.Core()
-        folder = self._ir_dir()
-        xml = folder / "model.xml"
-        if xml.is_file():
-            try:
-                return core.read_model(str(xml))
-            except Exception as exc:  # a damaged cache entry: convert it again
-                logger.warning("OpenVINO IR in %s unreadable (%s); converting again", folder, exc)
-                shutil.rmtree(folder, ignore_errors=True)
-        import torch
-
-        try:
-            with torch.inference_mode(False), torch.no_grad(), warnings.catch_warnings():
-                # tracing notes about branches fixed at trace time: for encoders these are
-                # the causal and extra-padding checks, False for every input
-                warnings.simplefilter("ignore", torch.jit.TracerWarning)
-                for note in (r".*torch\.jit\.trace", r".*is_gradient_checkpointing"):
-                    warnings.filterwarnings("ignore", message=note, category=FutureWarning)
-                ir = self._ov.convert_model(self._hf, example_input=self._example())
-        except Exception as exc:
-            raise ModelNotAvailableError(
-                f"OpenVINO could not convert {self.spec.name!r}: {exc} (use runtime='torch')"
-            ) from exc
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=folder.name + ".", dir=folder.parent))
-        try:  # weights stay fp32: the precision is chosen when compiling
-            self._ov.save_model(ir, str(tmp / "model.xml"), compress_to_fp16=False)
-            os.replace(tmp, folder)
-        except OSError:
-            if not xml.is_file():  # not a concurrent writer that won the race
-                raise
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-        logger.info("converted %s to OpenVINO IR in %s", self.spec.name, folder)
-        return ir
-
-    def _compiled_model(self, bf16: bool, many: bool) -> Any:
-        """Compiled for one precision; ``many``: throughput streams, else one latency stream."""
-        key = (bf16, many)
-        with self._compile_lock:
-            found = self._compiled.get(key)
-            if found is None:
-                try:
-                    found = self._ov.Core().compile_model(self._ir, "CPU", {
-                        "INFERENCE_PRECISION_HINT": "bf16" if bf16 else "f32",
-                        "PERFORMANCE_HINT": "THROUGHPUT" if many else "LATENCY",
-                    })  # fmt: skip
-                except RuntimeError as exc:
-                    raise ModelNotAvailableError(
-                        f"OpenVINO could not compile {self.spec.name!r} for "
-                        f"{'bf16' if bf16 else 'fp32'} on this CPU: {exc}"
-                    ) from exc
-                self._compiled[key] = found
-            return found
 
     # ---- inference -----------------------------------------------------------------
 
@@ -208,7 +118,7 @@ class OpenVINOBackend(SentenceTransformerBackend):
             return np.zeros((0, self.model.get_embedding_dimension() or 0), np.float32)
         order = np.argsort([-self.model._input_length(t) for t in texts], kind="stable")
         batches = [order[i : i + batch_size] for i in range(0, len(texts), batch_size)]
-        compiled = self._compiled_model(bf16, many=len(batches) > 1)
+        compiled = self._ov_model.compiled(bf16, many=len(batches) > 1)
         workers = 1
         if len(batches) > 1:
             optimal = int(compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS"))
