@@ -28,6 +28,7 @@ from embedweave.backends.sentence_transformer import SentenceTransformerBackend
 from embedweave.errors import ModelNotAvailableError
 from embedweave.model_spec import ModelSpec
 
+
 def _transformer_module(model: Any, name: str) -> Any:
     """The model's first module when OpenVINO can stand in for it, else a clear error."""
     from sentence_transformers.base.modules import Transformer
