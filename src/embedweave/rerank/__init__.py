@@ -17,7 +17,11 @@ import numpy as np
 from embedweave.precision import Precision
 from embedweave.rerank.blend import blend_scores, check_blend
 from embedweave.rerank.cohere import CohereRerankError, CohereScorer
-from embedweave.rerank.cross_encoder import CrossEncoderScorer, TruncationWarning
+from embedweave.rerank.cross_encoder import (
+    CrossEncoderRuntime,
+    CrossEncoderScorer,
+    TruncationWarning,
+)
 from embedweave.rerank.named import DEFAULT_RERANKER, NAMED_RERANKERS
 from embedweave.types import Hit
 
@@ -66,6 +70,9 @@ class Reranker:
         precision: Cross-encoder arithmetic: ``auto`` (bf16 autocast where it beats fp32
             on the device: 2.3x on an AMD EPYC, same nDCG on 20 SciFact claims; else fp32),
             ``fp32`` or ``bf16``.
+        runtime: What runs the cross-encoder: ``torch``, or ``openvino`` (CPU only,
+            ``pip install 'embedweave[openvino]'``; converted once and cached, the same
+            scores, about 2x PyTorch bf16 on a 2-core CPU: docs/reranking.md).
         api_key: Cohere key; default ``$CO_API_KEY``.
         base_url: Cohere API root; default ``https://api.cohere.com``.
 
@@ -86,6 +93,7 @@ class Reranker:
         max_length: int = 512,
         device: str | None = None,
         precision: Precision = "auto",
+        runtime: CrossEncoderRuntime = "torch",
         blend: float | Literal["auto"] | None = "auto",
         api_key: str | None = None,
         base_url: str | None = None,
@@ -107,11 +115,12 @@ class Reranker:
                 raise ValueError("api_key and base_url apply to backend='cohere' only")
             self._scorer = CrossEncoderScorer(
                 model, batch_size=batch_size, max_length=max_length, device=device,
-                normalize=normalize, precision=precision,
+                normalize=normalize, precision=precision, runtime=runtime,
             )
         elif backend == "cohere":
-            if device is not None or precision != "auto":
-                raise ValueError("device and precision apply to backend='cross-encoder' only")
+            if device is not None or precision != "auto" or runtime != "torch":
+                raise ValueError(
+                    "device, precision and runtime apply to backend='cross-encoder' only")
             if model is not None and not isinstance(model, str):
                 raise ValueError(f"a Cohere model is a name, not a path: {model!r}")
             self._scorer = CohereScorer(model, api_key=api_key, base_url=base_url)
@@ -133,6 +142,11 @@ class Reranker:
     def precision(self) -> str | None:
         """Cross-encoder arithmetic in effect, ``fp32`` or ``bf16`` (``None`` for Cohere)."""
         return getattr(self._scorer, "precision", None)
+
+    @property
+    def runtime(self) -> str | None:
+        """What runs the cross-encoder, ``torch`` or ``openvino`` (``None`` for Cohere)."""
+        return getattr(self._scorer, "runtime", None)
 
     def score(self, query: str, texts: Sequence[str]) -> np.ndarray:
         """Relevance score of each text for ``query``, in input order."""

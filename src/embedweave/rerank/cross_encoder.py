@@ -8,13 +8,16 @@ import threading
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
 from embedweave.errors import ModelNotAvailableError
 from embedweave.precision import Precision, use_bf16
 from embedweave.rerank.named import DEFAULT_RERANKER, NAMED_RERANKERS, resolve_named
+
+CrossEncoderRuntime = Literal["torch", "openvino"]
+"""What runs the cross-encoder: PyTorch, or OpenVINO's CPU plugin."""
 
 
 class TruncationWarning(UserWarning):
@@ -37,11 +40,16 @@ class CrossEncoderScorer:
         precision: ``auto`` runs bf16 autocast where it beats fp32 on the device (CUDA;
             CPUs with AMX or a fast AVX512-BF16: ~2.3x), else fp32; ``fp32`` forces
             full precision; ``bf16`` requires bf16 hardware.
+        runtime: ``torch``, or ``openvino`` (CPU only, ``pip install
+            'embedweave[openvino]'``): the model converted once to OpenVINO IR (cached)
+            and run by OpenVINO's CPU plugin, which fuses the layers PyTorch runs one by
+            one; the same tokenisation, truncation and scores (sigmoid or logits).
 
     Raises:
         ModelNotAvailableError: when the model cannot be loaded (e.g. an HF id offline).
-        ValueError: when the model does not output exactly one score per pair, or
-            ``max_length`` exceeds its position embeddings.
+        ValueError: when the model does not output exactly one score per pair,
+            ``max_length`` exceeds its position embeddings, or ``runtime='openvino'`` is
+            asked of a device other than the CPU or a model it cannot run.
     """
 
     def __init__(
@@ -53,9 +61,19 @@ class CrossEncoderScorer:
         device: str | None,
         normalize: bool,
         precision: Precision = "auto",
+        runtime: CrossEncoderRuntime = "torch",
     ) -> None:
         from sentence_transformers import CrossEncoder
 
+        if runtime not in ("torch", "openvino"):
+            raise ValueError(f"runtime must be 'torch' or 'openvino', got {runtime!r}")
+        if runtime == "openvino":
+            if device not in (None, "cpu"):
+                raise ValueError(f"runtime='openvino' runs on the CPU, not {device!r}")
+            from embedweave.backends.openvino_ir import openvino
+
+            openvino()  # the install hint before the model loads
+            device = "cpu"
         source = _resolve_source(model)
         try:
             self.model = CrossEncoder(source, device=device)
@@ -83,6 +101,12 @@ class CrossEncoderScorer:
         self.precision = "bf16" if self.bf16 else "fp32"
         self.batch_size = batch_size
         self.normalize = normalize
+        self.runtime: CrossEncoderRuntime = runtime
+        self._ov: Any = None
+        if runtime == "openvino":
+            from embedweave.rerank.openvino import OpenVINOCrossEncoder
+
+            self._ov = OpenVINOCrossEncoder(self.model, source, self.max_length)
         # HF fast tokenizers raise "Already borrowed" when one instance is used from two
         # threads at once (arerank runs in worker threads); the forward pass is CPU/GPU
         # bound anyway, so calls are serialised.
@@ -97,6 +121,10 @@ class CrossEncoderScorer:
         activation = torch.nn.Sigmoid() if self.normalize else torch.nn.Identity()
         with self._lock:
             self._warn_truncated(query, texts)
+            if self._ov is not None:
+                pairs = [(query, t) for t in texts]
+                scores = self._ov.score(pairs, self.batch_size, self.bf16, self.normalize)
+                return self._checked(scores, len(texts))
             with torch.autocast(self.model.device.type, dtype=torch.bfloat16,
                                 enabled=self.bf16):
                 scores = self.model.predict(
@@ -106,10 +134,13 @@ class CrossEncoderScorer:
                     show_progress_bar=False,
                     convert_to_numpy=True,
                 )
-        out = np.asarray(scores, dtype=np.float64).reshape(-1)
-        if out.shape[0] != len(texts) or not np.all(np.isfinite(out)):
+        return self._checked(np.asarray(scores, dtype=np.float64).reshape(-1), len(texts))
+
+    def _checked(self, out: np.ndarray, n: int) -> np.ndarray:
+        """``out`` when it holds ``n`` finite scores, else an error naming the model."""
+        if out.shape[0] != n or not np.all(np.isfinite(out)):
             raise ValueError(
-                f"cross-encoder {self.name!r} returned {out.shape[0]} scores for {len(texts)} "
+                f"cross-encoder {self.name!r} returned {out.shape[0]} scores for {n} "
                 f"texts, {int(np.sum(~np.isfinite(out)))} not finite"
             )
         return out
