@@ -72,7 +72,8 @@ class Reranker:
             ``fp32`` or ``bf16``.
         runtime: What runs the cross-encoder: ``torch``, or ``openvino`` (CPU only,
             ``pip install 'embedweave[openvino]'``; converted once and cached, the same
-            scores, about 2x PyTorch bf16 on a 2-core CPU: docs/reranking.md).
+            scores; a full query 1.9x faster than PyTorch bf16 on a 2-core Zen 5 CPU,
+            docs/reranking.md).
         api_key: Cohere key; default ``$CO_API_KEY``.
         base_url: Cohere API root; default ``https://api.cohere.com``.
 
