@@ -108,7 +108,7 @@ def test_precision_auto_matches_fp32_ranking(seeded_model: Path) -> None:
     if not bf16_supported("cpu"):
         with pytest.raises(ValueError, match="no native bf16"):
             Reranker(seeded_model, device="cpu", precision="bf16")
-    with pytest.raises(ValueError, match="precision apply to backend='cross-encoder' only"):
+    with pytest.raises(ValueError, match="precision and runtime apply to backend='cross-encoder'"):
         Reranker(backend="cohere", api_key="k", precision="fp32")
 
 
