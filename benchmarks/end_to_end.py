@@ -402,15 +402,15 @@ def bench_full_query(client: Any, corpus_limit: int | None, n_queries: int,
         base_retriever=lc_store.as_retriever(search_kwargs={"k": 20}),
     )  # fmt: skip
 
+    li_name = "LlamaIndex (HuggingFaceEmbedding + WeaviateVectorStore + SentenceTransformerRerank)"
+    lc_name = "LangChain (HuggingFaceEmbeddings + langchain-weaviate + CrossEncoderReranker)"
     systems: dict[str, Callable[[str], Any]] = {
         "embedweave Retriever (Embedder auto + WeaviateStore + Reranker)":
             lambda q: ours.retrieve(q),
         "embedweave Retriever, runtime=openvino (Embedder + Reranker)":
             lambda q: ours_ov.retrieve(q),
-        "LlamaIndex (HuggingFaceEmbedding + WeaviateVectorStore + SentenceTransformerRerank)":
-            lambda q: li_rr.postprocess_nodes(li_ret.retrieve(q), query_str=q),
-        "LangChain (HuggingFaceEmbeddings + langchain-weaviate + CrossEncoderReranker)":
-            lambda q: lc_ret.invoke(q),
+        li_name: lambda q: li_rr.postprocess_nodes(li_ret.retrieve(q), query_str=q),
+        lc_name: lambda q: lc_ret.invoke(q),
     }  # fmt: skip
     for fn in systems.values():
         fn(queries[0])
@@ -422,7 +422,6 @@ def bench_full_query(client: Any, corpus_limit: int | None, n_queries: int,
             lat[name].append(time.perf_counter() - t0)
             assert len(out) == 10, (name, len(out))
     res = {n: (pct(v, 50), pct(v, 99)) for n, v in lat.items()}
-    li_name, lc_name = list(res)[-2:]
     print(f"\n## 4. Full query: embed + search + rerank top 20 -> 10 ({len(queries)} SciFact "
           f"claims, {len(texts)} abstracts, MiniLM + cross-encoder {Path(ce_path).name})")
     print("| system | p50 ms | p99 ms | LlamaIndex p50 / this | LangChain p50 / this |\n"

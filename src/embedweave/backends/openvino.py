@@ -15,7 +15,6 @@ once.
 
 from __future__ import annotations
 
-import inspect
 import os
 import queue
 from concurrent.futures import ThreadPoolExecutor
@@ -23,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from embedweave.backends.openvino_ir import OpenVINOModel, openvino
+from embedweave.backends.openvino_ir import OpenVINOModel, openvino, tracing_inputs
 from embedweave.backends.sentence_transformer import SentenceTransformerBackend
 from embedweave.errors import ModelNotAvailableError
 from embedweave.model_spec import ModelSpec
@@ -93,9 +92,8 @@ class OpenVINOBackend(SentenceTransformerBackend):
 
     def _example(self) -> dict[str, Any]:
         """Tracing inputs: two lengths, so the traced graph is the padded (general) path."""
-        params = set(inspect.signature(self._hf.forward).parameters)
         features = self.model.preprocess(["an example", "a second, longer example text"])
-        return {k: v for k, v in features.items() if k in params and hasattr(v, "shape")}
+        return tracing_inputs(self._hf, features)
 
     # ---- inference -----------------------------------------------------------------
 

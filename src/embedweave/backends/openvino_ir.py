@@ -9,6 +9,7 @@ transformers versions; its weights stay fp32 and the precision is chosen at comp
 from __future__ import annotations
 
 import hashlib
+import inspect
 import logging
 import os
 import shutil
@@ -36,6 +37,12 @@ def openvino() -> Any:
             f"runtime='openvino' needs the openvino package: {INSTALL_HINT}"
         ) from exc
     return openvino
+
+
+def tracing_inputs(module: Any, features: dict[str, Any]) -> dict[str, Any]:
+    """The tensors of ``features`` that ``module.forward`` takes: the example to trace with."""
+    params = set(inspect.signature(module.forward).parameters)
+    return {k: v for k, v in features.items() if k in params and hasattr(v, "shape")}
 
 
 class OpenVINOModel:
