@@ -11,6 +11,7 @@ import pytest
 from embedweave.errors import ModelNotAvailableError
 from embedweave.precision import bf16_native
 from embedweave.rerank import Reranker
+from embedweave.rerank.cross_encoder import resolve_runtime
 from embedweave.rerank.openvino import OpenVINOCrossEncoder
 
 QUERY = "Statins reduce the risk of heart attacks."
@@ -111,6 +112,27 @@ def test_an_openvino_inference_error_is_ours_and_names_the_model(
     with pytest.raises(ModelNotAvailableError,
                        match=r"OpenVINO inference of cross-encoder '.+' failed on a batch"):
         ov.score(QUERY, TEXTS[:2])
+
+
+def test_embedweave_runtime_variable_is_the_default_on_the_cpu(
+    scifact_reranker: Path, fp32: Reranker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EMBEDWEAVE_RUNTIME", "openvino")
+    env = Reranker(scifact_reranker, device="cpu", precision="fp32", max_length=256)
+    assert env.runtime == "openvino"
+    assert isinstance(env._scorer._ov, OpenVINOCrossEncoder)  # type: ignore[attr-defined]
+    assert np.abs(_scores(env) - _scores(fp32)).max() <= 1e-4
+    explicit = Reranker(scifact_reranker, device="cpu", runtime="torch")  # explicit wins
+    assert explicit.runtime == "torch" and explicit._scorer._ov is None  # type: ignore[attr-defined]
+    # a machine-wide preference: a GPU keeps PyTorch, and Cohere takes no runtime at all
+    assert resolve_runtime(None, "cuda") == "torch"
+    assert resolve_runtime(None, "cpu") == "openvino"
+    assert Reranker(backend="cohere", api_key="k").runtime is None
+    monkeypatch.setenv("EMBEDWEAVE_RUNTIME", "onnx")
+    with pytest.raises(ValueError, match="EMBEDWEAVE_RUNTIME must be 'torch' or 'openvino'"):
+        Reranker(scifact_reranker, device="cpu")
+    monkeypatch.delenv("EMBEDWEAVE_RUNTIME")
+    assert Reranker(scifact_reranker, device="cpu").runtime == "torch"
 
 
 @pytest.mark.parametrize(

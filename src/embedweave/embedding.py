@@ -21,7 +21,13 @@ from typing import Any, Literal
 
 import numpy as np
 
-from embedweave.backends import Backend, Runtime, load_backend, pick_device
+from embedweave.backends import (
+    Backend,
+    Runtime,
+    load_backend,
+    pick_device,
+    preferred_runtime,
+)
 from embedweave.backends.api import ApiBackend, Kind
 from embedweave.backends.api_models import API_BACKEND, ApiModelName, parse_api_model
 from embedweave.cache import EmbeddingCache, sha256_text
@@ -530,12 +536,9 @@ def _default_runtime(
     An explicit ``runtime=`` is checked strictly; the variable is a machine-wide
     preference, so models it cannot run (API, static, USE, GPU, fp16) keep PyTorch.
     """
-    wanted = os.environ.get("EMBEDWEAVE_RUNTIME", "").strip().lower() or "torch"
-    if wanted not in ("torch", "openvino"):
-        raise ValueError(f"EMBEDWEAVE_RUNTIME must be 'torch' or 'openvino', got {wanted!r}")
-    if wanted == "torch" or api is not None or spec.backend != ST_BACKEND or spec.tokenizer_path:
+    if preferred_runtime() == "torch" or api is not None or precision == "fp16":
         return "torch"
-    if precision == "fp16" or pick_device(device) != "cpu":
+    if spec.backend != ST_BACKEND or spec.tokenizer_path or pick_device(device) != "cpu":
         return "torch"
     return "openvino"
 

@@ -6,6 +6,7 @@ embedders of the same model (e.g. at different Matryoshka dims) share its weight
 
 from __future__ import annotations
 
+import os
 import threading
 import weakref
 from typing import Literal, Protocol, runtime_checkable
@@ -56,6 +57,20 @@ def pick_device(device: str | None = None) -> str:
 
 Runtime = Literal["torch", "openvino"]
 """What runs a sentence-transformers model: PyTorch, or OpenVINO on CPU (``backends.openvino``)."""
+
+
+def preferred_runtime() -> Runtime:
+    """``$EMBEDWEAVE_RUNTIME``, the machine-wide runtime preference (``torch`` when unset).
+
+    ``Embedder`` and ``Reranker`` apply it where no ``runtime=`` is given and it can run
+    the model; a value other than ``torch`` or ``openvino`` is an error.
+    """
+    wanted = os.environ.get("EMBEDWEAVE_RUNTIME", "").strip().lower() or "torch"
+    if wanted == "openvino":
+        return "openvino"
+    if wanted != "torch":
+        raise ValueError(f"EMBEDWEAVE_RUNTIME must be 'torch' or 'openvino', got {wanted!r}")
+    return "torch"
 
 _LOADED: weakref.WeakValueDictionary[tuple[str, str, str, bool, str], Backend] = (
     weakref.WeakValueDictionary()

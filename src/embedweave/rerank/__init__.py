@@ -73,7 +73,8 @@ class Reranker:
         runtime: What runs the cross-encoder: ``torch``, or ``openvino`` (CPU only,
             ``pip install 'embedweave[openvino]'``; converted once and cached, the same
             scores; a full query 1.9x faster than PyTorch bf16 on a 2-core Zen 5 CPU,
-            docs/reranking.md).
+            docs/reranking.md). ``None`` (default): ``$EMBEDWEAVE_RUNTIME`` where the
+            cross-encoder runs on the CPU, else ``torch``.
         api_key: Cohere key; default ``$CO_API_KEY``.
         base_url: Cohere API root; default ``https://api.cohere.com``.
 
@@ -94,7 +95,7 @@ class Reranker:
         max_length: int = 512,
         device: str | None = None,
         precision: Precision = "auto",
-        runtime: CrossEncoderRuntime = "torch",
+        runtime: CrossEncoderRuntime | None = None,
         blend: float | Literal["auto"] | None = "auto",
         api_key: str | None = None,
         base_url: str | None = None,
@@ -119,7 +120,7 @@ class Reranker:
                 normalize=normalize, precision=precision, runtime=runtime,
             )
         elif backend == "cohere":
-            if device is not None or precision != "auto" or runtime != "torch":
+            if device is not None or precision != "auto" or runtime is not None:
                 raise ValueError(
                     "device, precision and runtime apply to backend='cross-encoder' only")
             if model is not None and not isinstance(model, str):

@@ -12,12 +12,24 @@ from typing import Any, Literal
 
 import numpy as np
 
+from embedweave.backends import pick_device, preferred_runtime
 from embedweave.errors import ModelNotAvailableError
 from embedweave.precision import Precision, use_bf16
 from embedweave.rerank.named import DEFAULT_RERANKER, NAMED_RERANKERS, resolve_named
 
 CrossEncoderRuntime = Literal["torch", "openvino"]
 """What runs the cross-encoder: PyTorch, or OpenVINO's CPU plugin."""
+
+
+def resolve_runtime(runtime: CrossEncoderRuntime | None, device: str | None) -> CrossEncoderRuntime:
+    """The runtime asked for, checked; ``None``: ``$EMBEDWEAVE_RUNTIME`` where the
+    cross-encoder runs on the CPU (the variable is a machine-wide preference, so a GPU
+    keeps PyTorch), else PyTorch."""
+    if runtime is None:
+        return preferred_runtime() if pick_device(device) == "cpu" else "torch"
+    if runtime not in ("torch", "openvino"):
+        raise ValueError(f"runtime must be 'torch' or 'openvino', got {runtime!r}")
+    return runtime
 
 
 class TruncationWarning(UserWarning):
@@ -44,6 +56,7 @@ class CrossEncoderScorer:
             'embedweave[openvino]'``): the model converted once to OpenVINO IR (cached)
             and run by OpenVINO's CPU plugin, which fuses the layers PyTorch runs one by
             one; the same tokenisation, truncation and scores (sigmoid or logits).
+            ``None``: ``$EMBEDWEAVE_RUNTIME`` on the CPU, PyTorch on other devices.
 
     Raises:
         ModelNotAvailableError: when the model cannot be loaded (e.g. an HF id offline).
@@ -61,12 +74,11 @@ class CrossEncoderScorer:
         device: str | None,
         normalize: bool,
         precision: Precision = "auto",
-        runtime: CrossEncoderRuntime = "torch",
+        runtime: CrossEncoderRuntime | None = None,
     ) -> None:
         from sentence_transformers import CrossEncoder
 
-        if runtime not in ("torch", "openvino"):
-            raise ValueError(f"runtime must be 'torch' or 'openvino', got {runtime!r}")
+        runtime = resolve_runtime(runtime, device)
         if runtime == "openvino":
             if device not in (None, "cpu"):
                 raise ValueError(f"runtime='openvino' runs on the CPU, not {device!r}")
