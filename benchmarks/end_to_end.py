@@ -128,8 +128,9 @@ def bench_embed(texts: list[str], rounds: int) -> dict[str, float]:
     print(f"\n## 1. Embedding throughput ({len(texts)} SciFact abstracts, "
           f"MiniLM-L6, {rounds} rounds, median)")
     print("| system | texts/s | vs raw fp32 | vs LlamaIndex |\n|---|---:|---:|---:|")
-    for name, r in rate.items():
-        print(f"| {name} | {r:.1f} | {r / rate[raw_name]:.2f}x | {r / rate[li_name]:.2f}x |")
+    for name, texts_s in rate.items():
+        print(f"| {name} | {texts_s:.1f} | {texts_s / rate[raw_name]:.2f}x "
+              f"| {texts_s / rate[li_name]:.2f}x |")
     return rate
 
 
@@ -323,7 +324,8 @@ def bench_search(stores: dict[str, Any], vecs: np.ndarray, queries: np.ndarray,
         t0 = time.perf_counter()
         cal = ours.calibrate(target_recall=0.99, k=k, sample=200, queries=given)
         notes.append(f"calibrate(0.99) on {label}: ef={cal.ef}, recall there "
-                     f"{cal.recall:.4f}, sweep {[(e, r) for e, r, _ in cal.sweep]}, "
+                     f"{cal.recall:.4f} (95% lower bound {cal.recall_low:.4f}), "
+                     f"sweep {[(e, r) for e, r, _ in cal.sweep]}, "
                      f"{time.perf_counter() - t0:.1f} s")
         rows.append(run({f"embedweave search, ef={cal.ef} (calibrated on {label})": ew,
                          **peers}))

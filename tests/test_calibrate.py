@@ -14,7 +14,7 @@ from embedweave.embedding import Embedder
 from embedweave.paths import data_dir
 from embedweave.store.config import HnswConfig
 from embedweave.store.weaviate import WeaviateStore
-from embedweave.store.weaviate.calibrate import DEFAULT_EFS, exact_neighbours
+from embedweave.store.weaviate.calibrate import DEFAULT_EFS, exact_neighbours, lower_bound
 from embedweave.types import Chunk
 
 N = 3000
@@ -71,12 +71,18 @@ def test_calibration_meets_the_target_applies_and_records_it(
         assert store.get([ids[0]])[0].text == texts[0]
         rng = np.random.default_rng(7)
         queries = vecs[2500:2600] + rng.normal(scale=0.01, size=(100, vecs.shape[1]))
+        # the sample mean alone: the smallest ef whose mean meets it
+        plain = store.calibrate(target_recall=0.99, k=10, queries=queries, confidence=None)
+        assert plain.met and plain.recall >= 0.99 and plain.recall_low == plain.recall
+        assert all(r < 0.99 for _, r, _ in plain.sweep[:-1]) and plain.confidence is None
+        # the default: its 95% lower bound must meet it, so never a smaller ef
         cal = store.calibrate(target_recall=0.99, k=10, queries=queries)
-        assert cal.met and cal.recall >= 0.99 and cal.source == "given"
+        assert cal.met and cal.source == "given" and cal.confidence == 0.95
+        assert cal.recall_low is not None and 0.99 <= cal.recall_low <= cal.recall
+        assert cal.ef >= plain.ef and cal.previous_ef == plain.ef
         assert cal.ef in DEFAULT_EFS and cal.objects == 2500 and cal.queries == 100
         tried = [ef for ef, _, _ in cal.sweep]
         assert tried == sorted(tried) and tried[-1] == cal.ef
-        assert all(r < 0.99 for _, r, _ in cal.sweep[:-1])  # the smallest that meets it
         # applied to the live index, and an independent search at that ef agrees
         live = store._collection.config.get().vector_config["v"].vector_index_config.ef
         assert live == cal.ef
@@ -100,6 +106,28 @@ def test_calibration_meets_the_target_applies_and_records_it(
         store.close()
 
 
+def test_the_lower_bound_holds_back_a_mean_that_only_just_meets_the_target() -> None:
+    one_miss = np.array([1.0] * 199 + [0.0])  # mean 0.995 over 200 queries
+    assert lower_bound(one_miss, None) == pytest.approx(0.995)
+    low = lower_bound(one_miss, 0.95)  # 0.995 - 1.645 * 0.0707 / sqrt(200)
+    assert low == pytest.approx(0.98677, abs=1e-4) and low < 0.99
+    assert lower_bound(one_miss, 0.99) < low < lower_bound(one_miss, 0.5) == pytest.approx(0.995)
+    assert lower_bound(np.ones(200), 0.95) == 1.0  # every query exact: nothing to doubt
+    assert lower_bound(np.array([0.9]), 0.95) == pytest.approx(0.9)  # one query: its recall
+
+
+def test_a_record_made_before_the_bound_still_reads() -> None:
+    from embedweave.store.weaviate.calibrate import Calibration
+
+    old = {"space": "v", "ef": 64, "recall": 0.991, "target_recall": 0.99, "k": 10,
+           "met": True, "queries": 200, "objects": 3000, "source": "sample",
+           "previous_ef": -1, "sweep": [[32, 0.98, 1.2], [64, 0.991, 1.5]],
+           "measured_at": "2026-12-01T00:00:00+00:00"}
+    cal = Calibration.from_dict(old)
+    assert cal.ef == 64 and cal.recall_low is None and cal.confidence is None
+    assert Calibration.from_dict(cal.to_dict()) == cal
+
+
 def test_calibration_refuses_bad_input(
     weaviate_server: Any, collection_name: str, sentences: tuple[list[str], np.ndarray]
 ) -> None:
@@ -108,6 +136,8 @@ def test_calibration_refuses_bad_input(
     try:
         with pytest.raises(ValueError, match="target_recall"):
             store.calibrate(target_recall=1.5)
+        with pytest.raises(ValueError, match=r"confidence must be in \(0, 1\) or None, got 1"):
+            store.calibrate(confidence=1)
         with pytest.raises(ValueError, match=r"\(n, 256\)"):
             store.calibrate(queries=np.zeros((3, 8)))
         with pytest.raises(ValueError, match="unknown vector space"):
@@ -129,8 +159,17 @@ def test_tune_command(
                        "--grpc-port", str(weaviate_server.grpc_port), "--recall", "0.98",
                        "--sample", "50", "--json"])
         out = json.loads(capsys.readouterr().out)
-        assert rc == 0 and out["met"] and out["recall"] >= 0.98
+        assert rc == 0 and out["met"] and out["recall_low"] >= 0.98 and out["confidence"] == 0.95
         assert store.calibrations()["v"].ef == out["ef"]
+        rc = cli_main(["tune", "-c", collection_name, "--url", weaviate_server.url,
+                       "--grpc-port", str(weaviate_server.grpc_port), "--recall", "0.98",
+                       "--sample", "50", "--confidence", "0"])
+        text = capsys.readouterr().out
+        assert rc == 0 and "lower bound" not in text and "target met" in text
+        rc = cli_main(["tune", "-c", collection_name, "--url", weaviate_server.url,
+                       "--grpc-port", str(weaviate_server.grpc_port), "--recall", "0.98",
+                       "--sample", "50"])
+        assert rc == 0 and "95% lower bound" in capsys.readouterr().out
         rc = cli_main(["tune", "-c", collection_name, "--url", weaviate_server.url,
                        "--grpc-port", str(weaviate_server.grpc_port), "--recall", "2"])
         assert rc == 1 and "target_recall" in capsys.readouterr().err

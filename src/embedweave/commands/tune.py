@@ -15,12 +15,15 @@ def register(sub: Any) -> None:
     p = sub.add_parser(
         "tune", help="set the smallest HNSW ef that meets a recall target",
         description="Measure recall@k of a collection's HNSW index against exact search "
-        "over its own vectors, apply the smallest ef that meets --recall, and record the "
-        "measurement in the collection. Re-run it as the collection grows.",
+        "over its own vectors, apply the smallest ef that meets --recall (at --confidence), "
+        "and record the measurement in the collection. Re-run it as the collection grows.",
     )  # fmt: skip
     add_store_args(p)
     p.add_argument("--recall", type=float, default=0.99,
                    help="mean recall@k to reach, in (0, 1] (default 0.99)")
+    p.add_argument("--confidence", type=float, default=0.95,
+                   help="an ef meets --recall when this one-sided lower confidence bound of "
+                   "its mean recall does (default 0.95; 0 compares the mean itself)")
     p.add_argument("-k", "--top-k", type=int, default=10, help="neighbours compared (default 10)")
     p.add_argument("--sample", type=int, default=200,
                    help="stored vectors sampled as queries (default 200)")
@@ -37,7 +40,8 @@ def run_tune(args: argparse.Namespace) -> int:
     try:
         try:
             result = store.calibrate(args.recall, args.top_k, sample=args.sample,
-                                     space=args.space, tenant=args.tenant)
+                                     space=args.space, tenant=args.tenant,
+                                     confidence=args.confidence or None)
         except ValueError as exc:
             raise EmbedweaveError(str(exc)) from exc
     finally:
@@ -50,6 +54,8 @@ def run_tune(args: argparse.Namespace) -> int:
         for ef, recall, p50 in result.sweep:
             print(f"  ef {ef:>5}  recall {recall:.4f}  p50 {p50:.2f} ms")
         verdict = "met" if result.met else "NOT met (best applied)"
-        print(f"applied ef={result.ef} (was {result.previous_ef}): recall {result.recall:.4f}, "
-              f"target {verdict}")
+        bound = ("" if result.confidence is None else
+                 f", {result.confidence:.0%} lower bound {result.recall_low:.4f}")
+        print(f"applied ef={result.ef} (was {result.previous_ef}): recall {result.recall:.4f}"
+              f"{bound}, target {verdict}")
     return 0 if result.met else 1

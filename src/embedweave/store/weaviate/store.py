@@ -643,12 +643,15 @@ class WeaviateStore(Store):
         space: str | None = None,
         efs: Sequence[int] = DEFAULT_EFS,
         tenant: str | None = None,
+        confidence: float | None = 0.95,
     ) -> Calibration:
         """Apply the smallest HNSW ``ef`` whose recall@k meets ``target_recall``.
 
         Measured against exact search over the space's own vectors: ``sample`` stored
-        vectors as queries (each excluding itself), or the given ``queries``. The result
-        is recorded in the collection (``calibrations()``); re-run it as data grows.
+        vectors as queries (each excluding itself), or the given ``queries``. An ``ef``
+        meets the target when the lower confidence bound of its mean recall does, so
+        the target holds beyond the queries measured. The result is recorded in the
+        collection (``calibrations()``); re-run it as data grows.
 
         Args:
             target_recall: Mean recall@k to reach, in (0, 1].
@@ -658,12 +661,15 @@ class WeaviateStore(Store):
             space: Named vector; required when the collection has several HNSW spaces.
             efs: ``ef`` values tried, smallest first.
             tenant: Tenant whose objects are measured (multi-tenant collections).
+            confidence: One-sided confidence of that bound, in (0, 1); ``None``
+                compares the sample mean itself.
 
         Raises:
             ValueError: bad arguments, an empty or flat space, an ambiguous space.
         """
         return calibrate_space(self, self._hnsw_space(space), target_recall=target_recall,
-                               k=k, queries=queries, sample=sample, efs=efs, tenant=tenant)
+                               k=k, queries=queries, sample=sample, efs=efs, tenant=tenant,
+                               confidence=confidence)
 
     def calibrations(self) -> dict[str, Calibration]:
         """What the last ``calibrate`` of each space measured, as recorded."""
