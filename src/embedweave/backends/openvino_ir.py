@@ -1,7 +1,7 @@
 """A Hugging Face module as OpenVINO IR: converted once, cached, compiled per precision.
 
 Shared by the OpenVINO ``Embedder`` runtime (``backends.openvino``) and the OpenVINO
-cross-encoder runtime (``rerank.cross_encoder``). The IR is kept under the cache dir,
+cross-encoder runtime (``rerank.openvino``). The IR is kept under the cache dir,
 keyed by what the caller names (model, token window) and the openvino, torch and
 transformers versions; its weights stay fp32 and the precision is chosen at compile time.
 """

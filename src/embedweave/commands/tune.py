@@ -20,7 +20,7 @@ def register(sub: Any) -> None:
     )  # fmt: skip
     add_store_args(p)
     p.add_argument("--recall", type=float, default=0.99,
-                   help="mean recall@k to reach, in (0, 1] (default 0.99)")
+                   help="recall@k to reach, in (0, 1] (default 0.99)")
     p.add_argument("--confidence", type=float, default=0.95,
                    help="an ef meets --recall when this one-sided lower confidence bound of "
                    "its mean recall does (default 0.95; 0 compares the mean itself)")
