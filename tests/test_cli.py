@@ -267,3 +267,46 @@ def test_fresh_setup_ingest_docs_then_query_finds_matryoshka(capsys, tmp_path,
         assert main(["weaviate", "stop"]) == 0
     assert main(["weaviate", "status"]) == 3  # not running any more
     capsys.readouterr()
+
+
+@pytest.mark.slow
+def test_query_rerank_scores_hits_with_the_given_cross_encoder(
+    capsys, tmp_path, store_args, scifact_reranker
+) -> None:
+    from embedweave.rerank import Reranker
+
+    claim = "Vitamin D supplementation reduces the risk of hip fractures in elderly people."
+    texts = {
+        "market.txt": "The stock market closed higher on Tuesday after strong earnings.",
+        "trial.txt": "A randomized trial of vitamin D and calcium supplements in older adults "
+                     "found fewer hip fractures in the treated group than with placebo.",
+        "plants.txt": "Photosynthesis converts light energy into chemical energy in plants.",
+        "bones.txt": "Bone density falls with age, and falls are the main cause of fractures.",
+    }
+    root = tmp_path / "sci"
+    root.mkdir()
+    for name, text in texts.items():
+        (root / name).write_text(text)
+    code, _, err = run_cli(capsys, "ingest", str(root), *store_args)
+    assert code == 0, err
+
+    code, out, err = run_cli(capsys, "query", claim, *store_args, "--json", "-k", "3")
+    assert code == 0, err
+    plain = json.loads(out)["hits"]
+    assert all(h["first_stage_rank"] is None for h in plain)  # no reranking asked
+
+    code, out, err = run_cli(capsys, "query", claim, *store_args, "--json", "-k", "3",
+                             "--rerank", str(scifact_reranker))
+    assert code == 0, err
+    hits = json.loads(out)["hits"]
+    assert len(hits) == 3 and hits[0]["source"].endswith("trial.txt")
+    # the scores are the given model's (a folder: not blended), best first, and each hit
+    # keeps where the first stage had put it
+    raw = Reranker(scifact_reranker, device="cpu").score(claim, [h["text"] for h in hits])
+    assert [h["score"] for h in hits] == pytest.approx([float(s) for s in raw], abs=1e-4)
+    assert [h["score"] for h in hits] == sorted((h["score"] for h in hits), reverse=True)
+    assert all(isinstance(h["first_stage_rank"], int) for h in hits)
+
+    missing = tmp_path / "no-such-model"
+    code, _, err = run_cli(capsys, "query", claim, *store_args, "--rerank", str(missing))
+    assert code == 1 and "no-such-model" in err
