@@ -181,3 +181,63 @@ def test_tune_command(
     finally:
         store.drop()
         store.close()
+
+
+def test_tune_command_with_real_queries_embeds_them_with_the_collections_model(
+    weaviate_server: Any, collection_name: str, sentences: tuple[list[str], np.ndarray],
+    capsys: pytest.CaptureFixture[str], tmp_path: Any,
+) -> None:
+    from embedweave.eval.beir import load_scifact
+
+    texts, vecs = sentences
+    emb = Embedder("wordllama-256")
+    space = emb.space()  # the space `ingest` would have made: the CLI can embed into it
+    store = WeaviateStore(collection_name, [space], server=weaviate_server,
+                          hnsw=HnswConfig(ef_construction=32, max_connections=8))
+    claims = list(load_scifact("train").queries.values())[:60]
+    plain = tmp_path / "queries.txt"
+    plain.write_text("\n".join(claims[:30]) + "\n\n")
+    conn = ["-c", collection_name, "--url", weaviate_server.url,
+            "--grpc-port", str(weaviate_server.grpc_port), "--recall", "0.97"]
+    try:
+        store.upsert([Chunk(document_id=f"d{i}", index=0, text=t)
+                      for i, t in enumerate(texts[:800])], {space.name: vecs[:800]})
+        jsonl = tmp_path / "queries.jsonl"
+        jsonl.write_text("".join(json.dumps({"_id": str(i), "text": c}) + "\n"
+                                 for i, c in enumerate(claims)))
+        rc = cli_main(["tune", *conn, "--queries", str(jsonl), "--json"])
+        out = json.loads(capsys.readouterr().out)
+        assert out["source"] == "given" and out["queries"] == len(claims)
+        assert rc == (0 if out["met"] else 1)
+        assert store.calibrations()[space.name].source == "given"
+        # the same claims embedded here as queries measure the same sweep: the CLI used
+        # the collection's model and its query side
+        api = store.calibrate(0.97, 10, queries=emb.embed_queries(claims))
+        assert out["ef"] == api.ef
+        assert [row[1] for row in out["sweep"]] == [row[1] for row in api.sweep]
+        # a plain file, one query per line (blank lines skipped), reads the same
+        rc = cli_main(["tune", *conn, "--queries", str(plain), "--json"])
+        assert json.loads(capsys.readouterr().out)["queries"] == 30
+
+        bad = tmp_path / "bad.jsonl"
+        bad.write_text(json.dumps({"text": "fine"}) + "\n" + json.dumps({"_id": "2"}) + "\n")
+        assert cli_main(["tune", *conn, "--queries", str(bad)]) == 1
+        assert 'line 2: expected an object with a non-empty "text"' in capsys.readouterr().err
+        assert cli_main(["tune", *conn, "--queries", str(tmp_path / "none.txt")]) == 1
+        assert "no such file" in capsys.readouterr().err
+    finally:
+        store.drop()
+        store.close()
+
+    # a space whose vectors came from another model (here: another fingerprint) is refused
+    other = _store(weaviate_server, collection_name + "Fp", vecs[:300], texts[:300])
+    try:
+        name = collection_name + "Fp"
+        rc = cli_main(["tune", "-c", name, "--url", weaviate_server.url, "--grpc-port",
+                       str(weaviate_server.grpc_port), "--queries", str(plain)])
+        err = capsys.readouterr().err
+        assert rc == 1 and "fp-wl" in err
+        assert other.calibrations() == {}  # nothing measured, nothing recorded
+    finally:
+        other.drop()
+        other.close()

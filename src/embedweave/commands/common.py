@@ -108,6 +108,17 @@ def add_store_args(p: argparse.ArgumentParser, *, collection: bool = True) -> No
     )  # fmt: skip
 
 
+def add_model_args(p: argparse.ArgumentParser) -> None:
+    """The model a command embeds queries with; default: as the collection was ingested."""
+    m = p.add_argument_group("model (default: what the collection was ingested with)")
+    m.add_argument("-m", "--model", default=None, help="embedding model")
+    m.add_argument("--dims", type=int, default=None, help="Matryoshka dims")
+    m.add_argument("--routing", default=None, help="route table YAML")
+    m.add_argument("--base-url", default=None,
+                   help="API root of an openai: model's OpenAI-compatible server "
+                   "(default: as ingested, else $OPENAI_BASE_URL)")
+
+
 def add_output_args(p: argparse.ArgumentParser) -> None:
     """``--json`` and ``--progress/--no-progress``."""
     p.add_argument("--json", action="store_true", help="machine-readable JSON on stdout")

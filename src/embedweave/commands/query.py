@@ -16,6 +16,7 @@ import textwrap
 from typing import Any
 
 from embedweave.commands.common import (
+    add_model_args,
     add_output_args,
     add_store_args,
     connect,
@@ -72,13 +73,7 @@ def _search_args(p: argparse.ArgumentParser, k: int = 10) -> None:
     p.add_argument("--consistency", choices=("ONE", "QUORUM", "ALL"), default=None,
                    help="replicas that must answer each read (default: the server's, "
                    "QUORUM)")
-    m = p.add_argument_group("model (default: what the collection was ingested with)")
-    m.add_argument("-m", "--model", default=None, help="embedding model")
-    m.add_argument("--dims", type=int, default=None, help="Matryoshka dims")
-    m.add_argument("--routing", default=None, help="route table YAML")
-    m.add_argument("--base-url", default=None,
-                   help="API root of an openai: model's OpenAI-compatible server "
-                   "(default: as ingested, else $OPENAI_BASE_URL)")
+    add_model_args(p)
     add_store_args(p)
     add_output_args(p)
 

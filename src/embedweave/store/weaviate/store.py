@@ -667,7 +667,7 @@ class WeaviateStore(Store):
         Raises:
             ValueError: bad arguments, an empty or flat space, an ambiguous space.
         """
-        return calibrate_space(self, self._hnsw_space(space), target_recall=target_recall,
+        return calibrate_space(self, self.hnsw_space(space), target_recall=target_recall,
                                k=k, queries=queries, sample=sample, efs=efs, tenant=tenant,
                                confidence=confidence)
 
@@ -675,7 +675,12 @@ class WeaviateStore(Store):
         """What the last ``calibrate`` of each space measured, as recorded."""
         return recorded_calibrations(self)
 
-    def _hnsw_space(self, space: str | None) -> str:
+    def hnsw_space(self, space: str | None = None) -> str:
+        """The HNSW space ``calibrate`` measures: ``space`` checked, else the only one.
+
+        Raises:
+            ValueError: an unknown space, or several HNSW spaces and none named.
+        """
         if space is not None:
             self._space(space)
             return space
