@@ -12,7 +12,7 @@ import torch
 from sentence_transformers import CrossEncoder
 
 from embedweave import cli
-from embedweave.eval.beir import load_scifact
+from embedweave.eval.beir import load_beir, load_scifact
 from embedweave.rerank import Reranker
 from embedweave.train import (
     DEFAULT_CONFIG,
@@ -36,9 +36,38 @@ TINY = RerankerTrainConfig(
 )
 
 
+SLICE_CLAIMS, SLICE_DOCS = 20, 600
+
+
 @pytest.fixture(scope="module")
-def train_data():
-    return load_scifact("train")
+def slice_root(tmp_path_factory):
+    """SciFact's train split cut to its first 20 claims over 600 abstracts (their cited ones
+    first), as a BEIR folder.
+
+    Dense mining embeds every abstract with MiniLM: all 5,183 take minutes per pass on a
+    CPU without bf16, and the mining and training logic is the same on a slice.
+    """
+    full = load_scifact("train")
+    claims = sorted(full.queries)[:SLICE_CLAIMS]
+    cited = list(dict.fromkeys(d for q in claims for d in full.qrels[q]))
+    full_cited = set(cited)
+    docs = (cited + [d for d in full.corpus if d not in full_cited])[:SLICE_DOCS]
+    root = tmp_path_factory.mktemp("scifact-slice")
+    (root / "qrels").mkdir()
+    (root / "corpus.jsonl").write_text("".join(
+        json.dumps({"_id": d, **full.corpus[d]}) + "\n" for d in docs))
+    (root / "queries.jsonl").write_text("".join(
+        json.dumps({"_id": q, "text": full.queries[q]}) + "\n" for q in claims))
+    (root / "qrels" / "train.tsv").write_text("query-id\tcorpus-id\tscore\n" + "".join(
+        f"{q}\t{d}\t{r}\n" for q in claims for d, r in full.qrels[q].items()))
+    return root
+
+
+@pytest.fixture(scope="module")
+def train_data(slice_root):
+    data = load_beir(slice_root, "train")
+    assert len(data.queries) == SLICE_CLAIMS and len(data.corpus) == SLICE_DOCS
+    return data
 
 
 def test_hard_negatives_are_uncited_bm25_and_dense_candidates(train_data):
@@ -81,10 +110,10 @@ def test_title_pairs_hide_the_title_from_the_body(train_data):
     assert titles.corpus.keys() == train_data.corpus.keys()
 
 
-def test_small_training_run_saves_a_loadable_cross_encoder(tmp_path, train_data):
+def test_small_training_run_saves_a_loadable_cross_encoder(tmp_path, slice_root, train_data):
     out = tmp_path / "ce"
     qids = sorted(train_data.queries)[:8]
-    assert train_reranker(out, TINY, query_ids=qids, device="cpu") == out
+    assert train_reranker(out, TINY, data_root=slice_root, query_ids=qids, device="cpu") == out
     assert is_trained(out)
     manifest = json.loads((out / MANIFEST).read_text())
     assert manifest["train_claims"] == 8 and manifest["title_groups"] == 6
@@ -97,7 +126,7 @@ def test_small_training_run_saves_a_loadable_cross_encoder(tmp_path, train_data)
     assert rr.model_name == str(out)
     assert rr.max_length == 64  # capped at the length it was trained at
     with pytest.raises(FileExistsError, match="already holds"):
-        train_reranker(out, TINY, query_ids=qids)
+        train_reranker(out, TINY, data_root=slice_root, query_ids=qids)
     assert not list(tmp_path.glob("*.tmp-*"))  # the temporary folder was renamed
 
 
