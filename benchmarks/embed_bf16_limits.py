@@ -305,6 +305,14 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
+    from embedweave.precision import bf16_supported
+
+    if not bf16_supported("cpu"):  # every bf16 variant below would be refused or emulated
+        print("this CPU has no bf16 in hardware (no AVX512-BF16 or AMX): nothing to profile; "
+              "benchmarks/end_to_end.py --only embed,ndcg times the fp32 runtimes here",
+              file=sys.stderr)
+        return 2
+
     # most abstracts fill the 256-token window; every system truncates them alike
     warnings.filterwarnings("ignore", message=".*exceed the .*-token window")
     texts = load_texts(args.n)
