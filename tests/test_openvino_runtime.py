@@ -214,7 +214,11 @@ def test_embedweave_runtime_variable_is_the_default_where_it_applies(
 
 
 def test_default_batch_size_follows_the_runtime_and_an_explicit_one_wins() -> None:
-    assert Embedder("minilm", runtime="torch").batch_size == 64
+    torch_auto = Embedder("minilm", runtime="torch", device="cpu")
+    # PyTorch: 64, but 16 for a transformer in fp32 on the CPU (bf16 keeps 64)
+    assert torch_auto.batch_size == (64 if torch_auto.precision == "bf16" else 16)
+    assert Embedder("minilm", runtime="torch", device="cpu", precision="fp32").batch_size == 16
+    assert Embedder("wordllama-256").batch_size == 64  # a lookup: fp32, no smaller batches
     assert Embedder("minilm", runtime="openvino").batch_size == 16
     given = Embedder("minilm", runtime="openvino", batch_size=7)
     assert given.batch_size == 7

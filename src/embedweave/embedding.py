@@ -43,6 +43,10 @@ from embedweave.store.base import VectorSpace
 #: activations per batch; PyTorch keeps 64 (benchmarks/end_to_end.py --only embed,
 #: benchmarks/embed_bf16_limits.py; figures in docs/benchmarks.md).
 DEFAULT_BATCH_SIZE: dict[str, int] = {"torch": 64, "openvino": 16}
+#: PyTorch running a transformer in fp32 on a CPU (no bf16 there, or ``precision="fp32"``):
+#: batches of 16 ran 1.1-1.3x batches of 64 on a 2-core AVX2 Zen 3, where LlamaIndex's
+#: batches of 10 had out-run the old default (benchmarks/embed_batch_size.py).
+CPU_FP32_BATCH_SIZE = 16
 
 #: ``Embedder(precision=...)``: ``auto`` picks per device (see ``Embedder``).
 EmbedPrecision = Literal["auto", "fp32", "bf16", "fp16"]
@@ -128,7 +132,8 @@ class Embedder:
             keeps the native dims. Must be <= native dims; warns once when the model was
             not trained for that size.
         batch_size: Texts per forward pass; ``None``: the runtime's best on CPU, 64 for
-            PyTorch and 16 for OpenVINO (measured in docs/benchmarks.md).
+            PyTorch (16 for a transformer run in fp32 on a CPU) and 16 for OpenVINO
+            (measured in docs/benchmarks.md).
         device: ``cuda``, ``mps``, ``cpu``...; ``None`` picks cuda > mps > cpu.
         normalize: L2-normalise outputs (cosine = dot product).
         query_prompt: Prepended to queries; ``None`` uses the prompt saved with the model
@@ -262,11 +267,13 @@ class Embedder:
             self.spec, device, fp16=fp16, trust_remote_code=trust_remote_code, runtime=runtime
         )
         self.runtime: str = "api" if api_backend is not None else runtime
-        self.batch_size: int = (
-            batch_size if batch_size is not None else DEFAULT_BATCH_SIZE.get(self.runtime, 64)
-        )
         self.device = self._backend.device
         self.precision, self._bf16 = _resolve_precision(self._backend, precision, bool(fp16))
+        self.batch_size: int = (
+            batch_size if batch_size is not None else _default_batch_size(self._backend,
+                                                                          self.runtime,
+                                                                          self.precision)
+        )
         self.max_seq_length = self._backend.max_seq_length
         self.fingerprint = self._make_fingerprint()
         self._lock = threading.Lock()
@@ -502,17 +509,28 @@ class Embedder:
         return np.ascontiguousarray(l2_normalize(raw) if self.normalize else raw)
 
 
+def _is_transformer(backend: Backend) -> bool:
+    """A transformer under sentence-transformers (not a static lookup, USE or an API)."""
+    from embedweave.backends.sentence_transformer import SentenceTransformerBackend
+
+    return isinstance(backend, SentenceTransformerBackend) and not backend.spec.tokenizer_path
+
+
+def _default_batch_size(backend: Backend, runtime: str, precision: str) -> int:
+    """``batch_size=None``: the runtime's default, smaller for an fp32 transformer on CPU."""
+    if (runtime == "torch" and precision == "fp32" and str(backend.device).startswith("cpu")
+            and _is_transformer(backend)):
+        return CPU_FP32_BATCH_SIZE
+    return DEFAULT_BATCH_SIZE.get(runtime, 64)
+
+
 def _resolve_precision(backend: Backend, precision: str, half: bool) -> tuple[str, bool]:
     """``(precision in effect, bf16 autocast on)`` of a loaded backend.
 
     Only transformer models under sentence-transformers use autocast; static-embedding
     models (a lookup and a mean) and numpy models run fp32 whatever is asked.
     """
-    from embedweave.backends.sentence_transformer import SentenceTransformerBackend
-
-    transformer = (isinstance(backend, SentenceTransformerBackend)
-                   and not backend.spec.tokenizer_path)
-    if not transformer:
+    if not _is_transformer(backend):
         if precision in ("bf16", "fp16"):
             raise ValueError(
                 f"precision={precision!r} applies to transformer models; "

@@ -41,7 +41,8 @@ class EmbedweaveEmbeddings(BaseModel, Embeddings):
         api_key: API models: the key (default the provider's variable); never shown.
         base_url: API models: the API root (an OpenAI-compatible server).
         batch_size: Texts per model call; ``None``: the runtime's default (64 for
-            PyTorch, 16 for OpenVINO). Set to the core's value once built.
+            PyTorch, 16 for an fp32 transformer on CPU and for OpenVINO). Set to the
+            core's value once built.
         device: Torch device, ``None`` picks one.
         normalize: Unit-length output vectors.
         query_prompt: Prompt prepended to queries (``None`` = the model's own).
