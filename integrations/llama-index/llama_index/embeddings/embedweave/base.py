@@ -44,7 +44,8 @@ class EmbedweaveEmbedding(BaseEmbedding):
         dimensions: Matryoshka output dims (truncate + renormalize); ``None`` = full.
         embed_batch_size: Texts LlamaIndex hands the core per call, which is also the
             core's batch size when given; ``None``: 64 per call, and the core's batch
-            size is its runtime's default (64 for PyTorch, 16 for OpenVINO).
+            size is its runtime's default (64 for PyTorch, 16 for an fp32 transformer
+            on CPU and for OpenVINO).
         normalize: Unit-length output vectors.
         query_prompt: Prompt prepended to queries (``None`` = the model's own).
         document_prompt: Prompt prepended to documents (``None`` = the model's own).
