@@ -1,12 +1,12 @@
 """Which batch size encodes fastest on this CPU, per runtime and precision.
 
-The ``Embedder``'s default ``batch_size`` (``embedweave.embedding.default_batch_size``)
-is taken from this script: ``Embedder("minilm", batch_size=b)`` for each ``b``, on
-PyTorch (precision ``auto``; also ``fp32`` where ``auto`` is bf16) and on OpenVINO,
-over the same SciFact abstracts, rounds interleaved with a rotating order so machine
-load falls on all alike, median texts/s. The default (``batch_size=None``) runs beside
-them, and so does LlamaIndex's ``HuggingFaceEmbedding`` at its default (batches of 10)
-as the peer.
+The ``Embedder``'s default ``batch_size`` (``DEFAULT_BATCH_SIZE`` and
+``CPU_FP32_BATCH_SIZE`` in ``embedweave.embedding``) is taken from this script:
+``Embedder("minilm", batch_size=b)`` for each ``b``, on PyTorch (precision ``auto``;
+also ``fp32`` where ``auto`` is bf16) and on OpenVINO, over the same SciFact abstracts,
+rounds interleaved with a rotating order so machine load falls on all alike, median
+texts/s. The default (``batch_size=None``) runs beside them, and so does LlamaIndex's
+``HuggingFaceEmbedding`` at its default (batches of 10) as the peer.
 
 Reproduce:
     HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/embed_batch_size.py            # ~6 min

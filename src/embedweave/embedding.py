@@ -44,7 +44,7 @@ from embedweave.store.base import VectorSpace
 #: benchmarks/embed_bf16_limits.py; figures in docs/benchmarks.md).
 DEFAULT_BATCH_SIZE: dict[str, int] = {"torch": 64, "openvino": 16}
 #: PyTorch running a transformer in fp32 on a CPU (no bf16 there, or ``precision="fp32"``):
-#: batches of 16 ran 1.1-1.3x batches of 64 on a 2-core AVX2 Zen 3, where LlamaIndex's
+#: batches of 16 ran 1.14-1.26x batches of 64 on a 2-core AVX2 Zen 3, where LlamaIndex's
 #: batches of 10 had out-run the old default (benchmarks/embed_batch_size.py).
 CPU_FP32_BATCH_SIZE = 16
 
